@@ -1,0 +1,131 @@
+package schemas
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// ManifestFile is the name of the manifest under an ingest output folder.
+// Ingest writes it last: its presence means the run finished.
+const ManifestFile = "manifest.json"
+
+// ManifestVersion is the version of the manifest format.
+const ManifestVersion = 1
+
+// Manifest describes one ingest run's output.
+type Manifest struct {
+	FormatVersion int             `json:"format_version"`
+	Tool          string          `json:"tool"`
+	ToolVersion   string          `json:"tool_version"`
+	Parameters    IngestParams    `json:"parameters"`
+	FeatureSpec   []FeatureSpec   `json:"feature_spec"`
+	Counts        Counts          `json:"counts"`
+	Splits        []SplitManifest `json:"splits"`
+	Rejects       FileEntry       `json:"rejects"`
+}
+
+// IngestParams are the parameters of an ingest run that shape its output.
+type IngestParams struct {
+	Input          string `json:"input"`
+	Output         string `json:"output"`
+	ImageSize      int    `json:"image_size"`
+	Encoding       string `json:"encoding"`
+	Compression    string `json:"compression"`
+	Split          string `json:"split"`
+	Seed           int64  `json:"seed"`
+	NumShards      int    `json:"num_shards"`
+	ShardMB        int    `json:"shard_mb"`
+	KeepDuplicates bool   `json:"keep_duplicates"`
+	Limit          int    `json:"limit"`
+	MaxPixels      int    `json:"max_pixels"`
+}
+
+// FeatureSpec describes one feature of the Examples.
+type FeatureSpec struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`            // float_list, int64_list or bytes_list
+	Shape       []int  `json:"shape,omitempty"` // fixed shape, when there is one
+	Description string `json:"description"`
+}
+
+// Counts reconcile the run: Inputs = Written + Rejected.
+type Counts struct {
+	Inputs          int           `json:"inputs"`
+	Written         int           `json:"written"`
+	Rejected        int           `json:"rejected"`
+	RejectsByReason []ReasonCount `json:"rejects_by_reason"`
+	DuplicateGroups int           `json:"duplicate_groups"`
+	DuplicateFiles  int           `json:"duplicate_files"`
+}
+
+// ReasonCount is the number of rejects with one reason.
+type ReasonCount struct {
+	Reason string `json:"reason"`
+	Count  int    `json:"count"`
+}
+
+// SplitManifest lists one split's shards.
+type SplitManifest struct {
+	Name    string      `json:"name"`
+	Records int         `json:"records"`
+	Bytes   int64       `json:"bytes"`
+	Shards  []FileEntry `json:"shards"`
+}
+
+// FileEntry is one output file, its path relative to the output folder.
+type FileEntry struct {
+	File    string `json:"file"`
+	Records int    `json:"records"`
+	Bytes   int64  `json:"bytes"`
+	SHA256  string `json:"sha256"`
+}
+
+// ParseManifest decodes and checks a manifest.
+func ParseManifest(data []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	if m.FormatVersion != ManifestVersion {
+		return nil, fmt.Errorf("manifest: format version %d, want %d", m.FormatVersion, ManifestVersion)
+	}
+	if m.Counts.Inputs != m.Counts.Written+m.Counts.Rejected {
+		return nil, fmt.Errorf("manifest: %d inputs but %d written + %d rejected", m.Counts.Inputs, m.Counts.Written, m.Counts.Rejected)
+	}
+	return &m, nil
+}
+
+// Split returns the named split, or nil.
+func (m *Manifest) Split(name string) *SplitManifest {
+	for i := range m.Splits {
+		if m.Splits[i].Name == name {
+			return &m.Splits[i]
+		}
+	}
+	return nil
+}
+
+// Features returns the feature spec of an ingest run's Examples.
+func Features(encoding string, size int) []FeatureSpec {
+	var img FeatureSpec
+	switch encoding {
+	case EncodingUint8:
+		img = FeatureSpec{FeatureImageRaw, "bytes_list", []int{size, size, 3}, "one string of H*W*3 uint8 RGB samples, HWC"}
+	case EncodingJPEG:
+		img = FeatureSpec{FeatureImageJPEG, "bytes_list", nil, "the original file's bytes (JPEG or PNG), not resized"}
+	default:
+		img = FeatureSpec{FeatureImage, "float_list", []int{size, size, 3}, "RGB in [0,1] (pixel/255), HWC, resized bilinearly with half-pixel centres"}
+	}
+	return []FeatureSpec{
+		img,
+		{FeatureAge, "int64_list", []int{1}, "age in years, 1-120"},
+		{FeatureGender, "int64_list", []int{1}, "0 male, 1 female"},
+		{FeatureRace, "int64_list", []int{1}, "0 white, 1 black, 2 asian, 3 indian, 4 others, -1 unknown"},
+		{FeatureFilename, "bytes_list", []int{1}, "base name of the source file"},
+		{FeatureSHA256, "bytes_list", []int{1}, "hex sha256 of the source file's content"},
+		{FeatureSplit, "bytes_list", []int{1}, "the split this record belongs to"},
+		{FeatureHeight, "int64_list", []int{1}, "rows of the image feature (source rows for jpeg)"},
+		{FeatureWidth, "int64_list", []int{1}, "columns of the image feature (source columns for jpeg)"},
+		{FeatureChannels, "int64_list", []int{1}, "3"},
+	}
+}
