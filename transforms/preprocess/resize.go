@@ -1,0 +1,169 @@
+package preprocess
+
+import (
+	"math"
+	"sync"
+)
+
+// kernel holds the precomputed weights of a one-dimensional resample from in
+// to out samples: output i is the weighted sum of taps inputs starting at
+// start[i], with weights weight[i*taps : (i+1)*taps] (zero-padded).
+type kernel struct {
+	taps   int
+	start  []int
+	weight []float32
+}
+
+type kernelKey struct {
+	in, out int
+	scale   float32 // folded into the weights
+}
+
+var kernels sync.Map // kernelKey → *kernel
+
+// bilinearKernel builds the weights of a triangle (bilinear) filter with
+// half-pixel centres, as Pillow's BILINEAR resample does: output sample i is
+// centred at input coordinate (i+0.5)·in/out, the filter spans one input pixel
+// either side when upsampling and in/out pixels either side when downsampling
+// (antialiasing), and weights are normalised over the inputs inside the image.
+// When upsampling this is exactly TensorFlow 2's tf.image.resize(bilinear).
+func bilinearKernel(in, out int, scale float32) *kernel {
+	key := kernelKey{in, out, scale}
+	if k, ok := kernels.Load(key); ok {
+		return k.(*kernel)
+	}
+	ratio := float64(in) / float64(out)
+	filterScale := math.Max(ratio, 1)
+	support := filterScale                       // triangle support 1, stretched when downsampling
+	taps := min(int(math.Ceil(support))*2+1, in) // never reach past the image
+	k := &kernel{taps: taps, start: make([]int, out), weight: make([]float32, out*taps)}
+	w := make([]float64, taps)
+	for i := 0; i < out; i++ {
+		center := (float64(i) + 0.5) * ratio
+		lo := int(math.Max(center-support+0.5, 0))
+		hi := int(math.Min(center+support+0.5, float64(in)))
+		sum := 0.0
+		for j := range w {
+			w[j] = 0
+		}
+		for j := lo; j < hi && j-lo < taps; j++ {
+			v := 1 - math.Abs((float64(j)-center+0.5)/filterScale)
+			if v < 0 {
+				v = 0
+			}
+			w[j-lo] = v
+			sum += v
+		}
+		if lo+taps > in { // keep every tap inside the image
+			shift := lo + taps - in
+			copy(w[shift:], w[:taps-shift])
+			for j := 0; j < shift; j++ {
+				w[j] = 0
+			}
+			lo -= shift
+		}
+		k.start[i] = lo
+		for j := range w {
+			if sum > 0 {
+				k.weight[i*taps+j] = float32(w[j] / sum * float64(scale))
+			}
+		}
+	}
+	trim(k)
+	actual, _ := kernels.LoadOrStore(key, k)
+	return actual.(*kernel)
+}
+
+// trim drops trailing taps that are zero for every output.
+func trim(k *kernel) {
+	used := 1
+	out := len(k.start)
+	for i := 0; i < out; i++ {
+		for j := k.taps - 1; j >= used; j-- {
+			if k.weight[i*k.taps+j] != 0 {
+				used = j + 1
+				break
+			}
+		}
+	}
+	if used == k.taps {
+		return
+	}
+	w := make([]float32, out*used)
+	for i := 0; i < out; i++ {
+		copy(w[i*used:(i+1)*used], k.weight[i*k.taps:i*k.taps+used])
+	}
+	k.taps, k.weight = used, w
+}
+
+var scratch = sync.Pool{New: func() any { return new([]float32) }}
+
+// ResizeFloat32 resizes the image to w×h with the bilinear filter of
+// bilinearKernel and appends the HWC values divided by 255 to dst[:0]. It runs
+// two separable passes over precomputed weights: horizontal from the 8-bit
+// samples into a float32 buffer, then vertical into dst.
+func (m *RGB) ResizeFloat32(w, h int, dst []float32) []float32 {
+	kx := bilinearKernel(m.Width, w, 1)
+	ky := bilinearKernel(m.Height, h, 1.0/255)
+	bufp := scratch.Get().(*[]float32)
+	tmp := grow(*bufp, m.Height*w*3)
+	rowLen := 3 * w
+	// Horizontal pass: every source row to w samples.
+	for y := 0; y < m.Height; y++ {
+		src := m.Pix[3*y*m.Width : 3*(y+1)*m.Width]
+		out := tmp[y*rowLen : (y+1)*rowLen]
+		if kx.taps == 2 {
+			for x := 0; x < w; x++ {
+				s := 3 * kx.start[x]
+				w0, w1 := kx.weight[2*x], kx.weight[2*x+1]
+				p := src[s : s+6]
+				out[3*x] = w0*float32(p[0]) + w1*float32(p[3])
+				out[3*x+1] = w0*float32(p[1]) + w1*float32(p[4])
+				out[3*x+2] = w0*float32(p[2]) + w1*float32(p[5])
+			}
+			continue
+		}
+		for x := 0; x < w; x++ {
+			s := 3 * kx.start[x]
+			var r, g, b float32
+			for t, wt := range kx.weight[x*kx.taps : (x+1)*kx.taps] {
+				p := src[s+3*t : s+3*t+3]
+				r += wt * float32(p[0])
+				g += wt * float32(p[1])
+				b += wt * float32(p[2])
+			}
+			out[3*x], out[3*x+1], out[3*x+2] = r, g, b
+		}
+	}
+	// Vertical pass: combine rows of tmp into dst.
+	dst = grow(dst[:0], h*rowLen)
+	for y := 0; y < h; y++ {
+		out := dst[y*rowLen : (y+1)*rowLen]
+		s := ky.start[y]
+		wts := ky.weight[y*ky.taps : (y+1)*ky.taps]
+		if ky.taps == 2 {
+			r0 := tmp[s*rowLen : (s+1)*rowLen]
+			r1 := tmp[(s+1)*rowLen : (s+2)*rowLen]
+			w0, w1 := wts[0], wts[1]
+			for i := range out {
+				out[i] = w0*r0[i] + w1*r1[i]
+			}
+			continue
+		}
+		r0 := tmp[s*rowLen : (s+1)*rowLen]
+		w0 := wts[0]
+		for i := range out {
+			out[i] = w0 * r0[i]
+		}
+		for t := 1; t < len(wts); t++ {
+			r := tmp[(s+t)*rowLen : (s+t+1)*rowLen]
+			wt := wts[t]
+			for i := range out {
+				out[i] += wt * r[i]
+			}
+		}
+	}
+	*bufp = tmp
+	scratch.Put(bufp)
+	return dst
+}

@@ -1,0 +1,138 @@
+package preprocess
+
+import "image"
+
+// Fixed-point YCbCr→RGB coefficients of libjpeg's jdcolor.c (16 fraction bits).
+const (
+	scaleBits = 16
+	oneHalf   = 1 << (scaleBits - 1)
+	fixCrR    = 91881  // FIX(1.40200)
+	fixCbB    = 116130 // FIX(1.77200)
+	fixCrG    = 46802  // FIX(0.71414)
+	fixCbG    = 22554  // FIX(0.34414)
+)
+
+// ycbcrToRGB converts a decoded JPEG into interleaved RGB. 4:2:0 and 4:2:2
+// chroma are upsampled with libjpeg's fancy (triangle) filter, other
+// subsamplings by replication, as libjpeg does for them.
+func ycbcrToRGB(dst *RGB, m *image.YCbCr) {
+	w, h := dst.Width, dst.Height
+	cb := make([]uint8, w)
+	cr := make([]uint8, w)
+	var colsum []int32
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio420:
+		colsum = make([]int32, 2*((w+1)/2))
+	}
+	for y := 0; y < h; y++ {
+		switch m.SubsampleRatio {
+		case image.YCbCrSubsampleRatio444:
+			off := y * m.CStride
+			copy(cb, m.Cb[off:off+w])
+			copy(cr, m.Cr[off:off+w])
+		case image.YCbCrSubsampleRatio422:
+			off := y * m.CStride
+			fancyH2(cb, m.Cb[off:off+(w+1)/2])
+			fancyH2(cr, m.Cr[off:off+(w+1)/2])
+		case image.YCbCrSubsampleRatio420:
+			cw, ch := (w+1)/2, (h+1)/2
+			cy := y / 2
+			// The nearer chroma row weighs 3, the other 1 (edges replicate).
+			near := cy
+			far := cy - 1
+			if y%2 == 1 {
+				far = cy + 1
+			}
+			if far < 0 {
+				far = 0
+			}
+			if far >= ch {
+				far = ch - 1
+			}
+			fancyV2H2(cb, colsum, m.Cb[near*m.CStride:near*m.CStride+cw], m.Cb[far*m.CStride:far*m.CStride+cw])
+			fancyV2H2(cr, colsum, m.Cr[near*m.CStride:near*m.CStride+cw], m.Cr[far*m.CStride:far*m.CStride+cw])
+		default:
+			for x := 0; x < w; x++ {
+				off := m.COffset(x+m.Rect.Min.X, y+m.Rect.Min.Y)
+				cb[x], cr[x] = m.Cb[off], m.Cr[off]
+			}
+		}
+		yrow := m.Y[y*m.YStride : y*m.YStride+w]
+		out := dst.Pix[3*y*w : 3*(y+1)*w]
+		for x, yy := range yrow {
+			Y := int32(yy)
+			b := int32(cb[x]) - 128
+			r := int32(cr[x]) - 128
+			out[3*x] = clamp8(Y + (fixCrR*r+oneHalf)>>scaleBits)
+			out[3*x+1] = clamp8(Y + (-fixCbG*b-fixCrG*r+oneHalf)>>scaleBits)
+			out[3*x+2] = clamp8(Y + (fixCbB*b+oneHalf)>>scaleBits)
+		}
+	}
+}
+
+func clamp8(v int32) uint8 {
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
+}
+
+// fancyH2 doubles a chroma row horizontally as libjpeg's h2v1_fancy_upsample:
+// each output sample is 3/4 of the nearer input and 1/4 of the farther one,
+// with alternating rounding.
+func fancyH2(out, in []uint8) {
+	n := len(in)
+	w := len(out)
+	if n == 1 {
+		for i := range out {
+			out[i] = in[0]
+		}
+		return
+	}
+	set := func(i int, v int32) {
+		if i < w {
+			out[i] = uint8(v)
+		}
+	}
+	set(0, int32(in[0]))
+	set(1, (int32(in[0])*3+int32(in[1])+2)>>2)
+	for i := 1; i < n-1; i++ {
+		c := int32(in[i]) * 3
+		set(2*i, (c+int32(in[i-1])+1)>>2)
+		set(2*i+1, (c+int32(in[i+1])+2)>>2)
+	}
+	set(2*(n-1), (int32(in[n-1])*3+int32(in[n-2])+1)>>2)
+	set(2*(n-1)+1, int32(in[n-1]))
+}
+
+// fancyV2H2 produces one output row of libjpeg's h2v2_fancy_upsample from the
+// nearer and farther chroma rows.
+func fancyV2H2(out []uint8, colsum []int32, near, far []uint8) {
+	n := len(near)
+	w := len(out)
+	for i := 0; i < n; i++ {
+		colsum[i] = 3*int32(near[i]) + int32(far[i])
+	}
+	set := func(i int, v int32) {
+		if i < w {
+			out[i] = uint8(v)
+		}
+	}
+	if n == 1 {
+		set(0, (colsum[0]*4+8)>>4)
+		set(1, (colsum[0]*4+7)>>4)
+		return
+	}
+	set(0, (colsum[0]*4+8)>>4)
+	set(1, (colsum[0]*3+colsum[1]+7)>>4)
+	for i := 1; i < n-1; i++ {
+		c := colsum[i] * 3
+		set(2*i, (c+colsum[i-1]+8)>>4)
+		set(2*i+1, (c+colsum[i+1]+7)>>4)
+	}
+	set(2*(n-1), (colsum[n-1]*3+colsum[n-2]+8)>>4)
+	set(2*(n-1)+1, (colsum[n-1]*4+7)>>4)
+}
