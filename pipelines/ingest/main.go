@@ -1,0 +1,136 @@
+// Command ingest turns a folder of UTKFace face crops into sharded TFRecord
+// files of tf.train.Example, split deterministically into train, valid and
+// test, with a rejects table and a manifest.
+//
+//	go run ./pipelines/ingest --input=~/data/UTKFace --output=./out
+//
+// --input and --output take local paths or gs:// paths; --runner takes prism
+// (the default, in-process), direct, dataflow or universal. The binary is also
+// the pipeline's worker on distributed runners.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+
+	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/profile"
+	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/preprocess"
+)
+
+var (
+	input          = flag.String("input", "", "images to ingest: a folder (recursive), a glob (** crosses folders) or a file; local or gs://")
+	output         = flag.String("output", "", "output folder, local or gs://")
+	imageSize      = flag.Int("image_size", preprocess.DefaultSize, "height and width of the stored images")
+	encoding       = flag.String("encoding", schemas.EncodingFloat32, "image feature: float32 (image, [0,1]), uint8 (image_raw) or jpeg (image_jpeg, original bytes)")
+	compression    = flag.String("compression", "none", "shard compression: none or gzip")
+	splitSpec      = flag.String("split", "train=0.8,valid=0.1,test=0.1", "splits and their fractions")
+	seed           = flag.Int64("seed", 42, "seed of the content hash that assigns splits and shards")
+	numShards      = flag.Int("num_shards", 0, "shards per split; 0 picks enough to keep shards near --shard_mb")
+	shardMB        = flag.Int("shard_mb", 256, "target shard size in MB when --num_shards=0")
+	keepDuplicates = flag.Bool("keep_duplicates", false, "keep every copy of byte-identical files instead of one (or none when labels conflict)")
+	limit          = flag.Int("limit", 0, "ingest only the first N files by path (0: all)")
+	maxPixels      = flag.Int("max_pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more pixels")
+	workers        = flag.Int("workers", 0, "decode goroutines per shard writer (0: one per core)")
+	logLevel       = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
+	cpuProfile     = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memProfile     = flag.String("memprofile", "", "write a heap profile at the end of the run to this file")
+)
+
+func main() {
+	flag.Parse()
+	beamlog.LogLevel = *logLevel
+	beam.Init()
+	stop, err := profile.Start(*cpuProfile, *memProfile)
+	if err != nil {
+		log.Fatalf("ingest: %v", err)
+	}
+	err = run(context.Background())
+	stop()
+	if err != nil {
+		log.Fatalf("ingest: %v", err)
+	}
+}
+
+func run(ctx context.Context) error {
+	cfg := transforms.IngestConfig{
+		IngestParams: schemas.IngestParams{
+			Input: fsio.ExpandHome(*input), Output: fsio.ExpandHome(*output),
+			ImageSize: *imageSize, Encoding: *encoding, Compression: *compression,
+			Split: *splitSpec, Seed: *seed, NumShards: *numShards, ShardMB: *shardMB,
+			KeepDuplicates: *keepDuplicates, Limit: *limit, MaxPixels: *maxPixels,
+		},
+		Workers: *workers,
+	}
+	spec, err := cfg.Validate()
+	if err != nil {
+		return err
+	}
+	cfg.Split = spec.String()
+	if err := prepareOutput(ctx, cfg.Output); err != nil {
+		return err
+	}
+
+	start := time.Now()
+	p, s := beam.NewPipelineWithRoot()
+	transforms.Ingest(s, cfg, spec)
+	if _, err := beamx.RunWithMetrics(ctx, p); err != nil {
+		return err
+	}
+	return printSummary(ctx, cfg.Output, time.Since(start))
+}
+
+// prepareOutput removes the previous run's manifest, so that a manifest only
+// ever describes a finished run, and the temporary files a killed run left.
+func prepareOutput(ctx context.Context, out string) error {
+	manifest := fsio.Join(out, schemas.ManifestFile)
+	if fsio.Exists(ctx, manifest) {
+		if err := fsio.Remove(ctx, manifest); err != nil {
+			return fmt.Errorf("removing the previous manifest: %w", err)
+		}
+	}
+	for _, dir := range []string{out, fsio.Join(out, transforms.TFRecordDir)} {
+		if n, err := fsio.RemoveTemps(ctx, dir); err != nil {
+			return err
+		} else if n > 0 {
+			fmt.Fprintf(os.Stderr, "ingest: removed %d temporary files left in %s by an interrupted run\n", n, dir)
+		}
+	}
+	return nil
+}
+
+// printSummary reads the manifest the run wrote and prints its counts.
+func printSummary(ctx context.Context, out string, wall time.Duration) error {
+	data, err := fsio.ReadFile(ctx, fsio.Join(out, schemas.ManifestFile))
+	if err != nil {
+		return fmt.Errorf("the pipeline finished without a manifest: %w", err)
+	}
+	m, err := schemas.ParseManifest(data)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "ingest: done in %s: %d images read, %d written, %d rejected (%.0f images/s)\n",
+		wall.Round(100*time.Millisecond), m.Counts.Inputs, m.Counts.Written, m.Counts.Rejected, float64(m.Counts.Inputs)/wall.Seconds())
+	for _, sp := range m.Splits {
+		fmt.Fprintf(&b, "  %-6s %6d records in %d shards, %.1f MB\n", sp.Name, sp.Records, len(sp.Shards), float64(sp.Bytes)/1e6)
+	}
+	for _, r := range m.Counts.RejectsByReason {
+		fmt.Fprintf(&b, "  rejected %-20s %6d\n", r.Reason, r.Count)
+	}
+	fmt.Fprintf(&b, "  duplicate groups: %d (%d files)\n", m.Counts.DuplicateGroups, m.Counts.DuplicateFiles)
+	fmt.Fprintf(&b, "  output: %s\n", out)
+	fmt.Fprint(os.Stderr, b.String())
+	return nil
+}

@@ -1,0 +1,99 @@
+package transforms
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/facepipe/facepipe/schemas"
+)
+
+var duplicatesDropped = beam.NewCounter("ingest", "duplicate_files_dropped")
+
+// Duplicate group actions.
+const (
+	ActionKeptOne    = "kept_one"    // labels agree: the first file by name is kept
+	ActionDroppedAll = "dropped_all" // labels conflict: every copy is rejected
+	ActionKeptAll    = "kept_all"    // --keep_duplicates
+)
+
+func init() {
+	register.Function1x2[Item, string, Item](keyBySHA)
+	register.DoFn6x0[context.Context, string, func(*Item) bool, func(Item), func(schemas.Reject), func(DupGroup)](&resolveFn{})
+	register.Iter1[Item]()
+	register.Emitter1[DupGroup]()
+}
+
+func keyBySHA(it Item) (string, Item) { return it.SHA256, it }
+
+// ResolveDuplicates groups byte-identical files. A group whose labels agree
+// keeps its first file by name and rejects the others as duplicate; a group
+// whose labels conflict is dropped whole as duplicate_conflict. With keepAll,
+// every copy is kept. Every group of two or more comes out in groups.
+func ResolveDuplicates(s beam.Scope, items beam.PCollection, keepAll bool) (kept, rejects, groups beam.PCollection) {
+	s = s.Scope("ResolveDuplicates")
+	grouped := beam.GroupByKey(s, beam.ParDo(s, keyBySHA, items))
+	return beam.ParDo3(s, &resolveFn{KeepAll: keepAll}, grouped)
+}
+
+type resolveFn struct {
+	KeepAll bool
+}
+
+func (f *resolveFn) ProcessElement(ctx context.Context, sha string, iter func(*Item) bool, keep func(Item), reject func(schemas.Reject), group func(DupGroup)) {
+	var copies []Item
+	var it Item
+	for iter(&it) {
+		copies = append(copies, it)
+	}
+	if len(copies) == 1 {
+		keep(copies[0])
+		return
+	}
+	sort.Slice(copies, func(i, j int) bool {
+		if copies[i].Name != copies[j].Name {
+			return copies[i].Name < copies[j].Name
+		}
+		return copies[i].Path < copies[j].Path
+	})
+	g := DupGroup{SHA256: sha, LabelsAgree: true}
+	for _, c := range copies {
+		g.Files = append(g.Files, c.Name)
+		if c.Age != copies[0].Age || c.Gender != copies[0].Gender || c.Race != copies[0].Race {
+			g.LabelsAgree = false
+		}
+	}
+	switch {
+	case f.KeepAll:
+		g.Action = ActionKeptAll
+		for _, c := range copies {
+			keep(c)
+		}
+	case g.LabelsAgree:
+		g.Action = ActionKeptOne
+		keep(copies[0])
+		for _, c := range copies[1:] {
+			duplicatesDropped.Inc(ctx, 1)
+			rejectCounter(schemas.ReasonDuplicate).Inc(ctx, 1)
+			reject(schemas.Reject{File: c.Name, Path: c.Path, SHA256: sha, Reason: schemas.ReasonDuplicate,
+				Detail: fmt.Sprintf("byte-identical to %s, kept with the same labels", copies[0].Path)})
+		}
+	default:
+		g.Action = ActionDroppedAll
+		var desc []string
+		for _, c := range copies {
+			desc = append(desc, fmt.Sprintf("%s (age %d, gender %d, race %d)", c.Name, c.Age, c.Gender, c.Race))
+		}
+		for _, c := range copies {
+			duplicatesDropped.Inc(ctx, 1)
+			rejectCounter(schemas.ReasonDuplicateConflict).Inc(ctx, 1)
+			reject(schemas.Reject{File: c.Name, Path: c.Path, SHA256: sha, Reason: schemas.ReasonDuplicateConflict,
+				Detail: fmt.Sprintf("%d byte-identical files disagree on labels: %s", len(copies), strings.Join(desc, "; "))})
+		}
+	}
+	group(g)
+}

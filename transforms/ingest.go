@@ -1,0 +1,139 @@
+// Package transforms holds the Beam transforms of the pipelines. The pure
+// logic under them lives in subpackages (labels, split, preprocess, tfrecord,
+// example) that test without Beam.
+package transforms
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
+
+	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms/split"
+	"github.com/facepipe/facepipe/transforms/tfrecord"
+)
+
+// Version is the tool version written into manifests.
+const Version = "0.1.0"
+
+// IngestConfig holds the parameters of an ingest run.
+type IngestConfig struct {
+	schemas.IngestParams
+	// Workers bounds the decode goroutines of one shard writer; 0 means GOMAXPROCS.
+	Workers int
+}
+
+// Validate checks the parameters and returns the parsed split spec.
+func (c *IngestConfig) Validate() (split.Spec, error) {
+	spec, err := split.Parse(c.Split)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Encoding {
+	case schemas.EncodingFloat32, schemas.EncodingUint8, schemas.EncodingJPEG:
+	default:
+		return nil, fmt.Errorf("--encoding=%q: want float32, uint8 or jpeg", c.Encoding)
+	}
+	switch c.Compression {
+	case "none", "gzip":
+	default:
+		return nil, fmt.Errorf("--compression=%q: want none or gzip", c.Compression)
+	}
+	switch {
+	case c.Input == "":
+		return nil, fmt.Errorf("--input is required")
+	case c.Output == "":
+		return nil, fmt.Errorf("--output is required")
+	case c.ImageSize < 1 || c.ImageSize > 4096:
+		return nil, fmt.Errorf("--image_size=%d: want 1-4096", c.ImageSize)
+	case c.NumShards < 0 || c.NumShards > 99999:
+		return nil, fmt.Errorf("--num_shards=%d: want 0 (automatic) to 99999", c.NumShards)
+	case c.ShardMB < 1:
+		return nil, fmt.Errorf("--shard_mb=%d: want at least 1", c.ShardMB)
+	case c.Limit < 0:
+		return nil, fmt.Errorf("--limit=%d: want 0 (no limit) or more", c.Limit)
+	case c.MaxPixels < 1:
+		return nil, fmt.Errorf("--max_pixels=%d: want at least 1", c.MaxPixels)
+	}
+	return spec, nil
+}
+
+func (c *IngestConfig) compression() tfrecord.Compression {
+	if c.Compression == "gzip" {
+		return tfrecord.Gzip
+	}
+	return tfrecord.None
+}
+
+// Item is a file that passed the name and header checks. Only paths and
+// labels travel through the graph; the shard writer reads the bytes.
+type Item struct {
+	Path   string
+	Name   string
+	Size   int64
+	SHA256 string
+	Age    int
+	Gender int
+	Race   int
+	Format string
+	Width  int
+	Height int
+	Split  string
+}
+
+// DupGroup is a group of byte-identical inputs.
+type DupGroup struct {
+	SHA256      string
+	Files       []string // base names, sorted
+	LabelsAgree bool
+	Action      string // "kept_one", "dropped_all" or "kept_all"
+}
+
+// ShardResult describes one written shard.
+type ShardResult struct {
+	Split   string
+	Index   int
+	Of      int
+	File    string // relative to the output folder
+	Records int
+	Bytes   int64
+	SHA256  string
+}
+
+// RejectsResult describes the written rejects table.
+type RejectsResult struct {
+	Entry    schemas.FileEntry
+	ByReason []schemas.ReasonCount
+}
+
+func init() {
+	for _, t := range []any{Item{}, DupGroup{}, ShardResult{}, RejectsResult{}, schemas.Reject{}} {
+		beam.RegisterType(reflect.TypeOf(t))
+	}
+}
+
+// IngestResult holds the collections an ingest graph ends with, for stages
+// that build on it.
+type IngestResult struct {
+	Shards  beam.PCollection // ShardResult
+	Rejects beam.PCollection // schemas.Reject
+	Groups  beam.PCollection // DupGroup
+}
+
+// Ingest builds the ingest graph: list the inputs, check names and headers,
+// resolve duplicates, assign splits and shards, write the shards, the rejects
+// table and, last, the manifest.
+func Ingest(s beam.Scope, cfg IngestConfig, spec split.Spec) IngestResult {
+	s = s.Scope("Ingest")
+	paths := ListFiles(s, cfg.Input, cfg.Limit)
+	items, badInputs := Inspect(s, paths, cfg.MaxPixels)
+	kept, dupRejects, groups := ResolveDuplicates(s, items, cfg.KeepDuplicates)
+	placed := AssignSplits(s, kept, spec, cfg.Seed)
+	shards, decodeRejects := WriteShards(s, cfg, placed)
+	rejects := beam.Flatten(s, badInputs, dupRejects, decodeRejects)
+	rejectsResult := WriteRejects(s, cfg.Output, rejects)
+	WriteManifest(s, cfg, spec, stats.CountElms(s, paths), shards, rejectsResult, groups)
+	return IngestResult{Shards: shards, Rejects: rejects, Groups: groups}
+}

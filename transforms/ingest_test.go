@@ -1,0 +1,503 @@
+package transforms_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/facepipe/facepipe/internal/fixtures"
+	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/example"
+	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/tfrecord"
+)
+
+func TestMain(m *testing.M) {
+	beamlog.LogLevel = "warn"
+	beam.Init()
+	os.Exit(m.Run())
+}
+
+func config(in, out string) transforms.IngestConfig {
+	return transforms.IngestConfig{IngestParams: schemas.IngestParams{
+		Input: in, Output: out, ImageSize: 224, Encoding: schemas.EncodingFloat32, Compression: "none",
+		Split: "train=0.8,valid=0.1,test=0.1", Seed: 42, ShardMB: 256, MaxPixels: preprocess.DefaultMaxPixels,
+	}}
+}
+
+// runIngest runs the ingest graph on a runner and returns the manifest.
+func runIngest(t *testing.T, runner string, cfg transforms.IngestConfig) *schemas.Manifest {
+	t.Helper()
+	spec, err := cfg.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, s := beam.NewPipelineWithRoot()
+	transforms.Ingest(s, cfg, spec)
+	if _, err := beam.Run(context.Background(), runner, p); err != nil {
+		t.Fatalf("%s run: %v", runner, err)
+	}
+	data, err := os.ReadFile(filepath.Join(cfg.Output, schemas.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := schemas.ParseManifest(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func generate(t *testing.T, o fixtures.Options) (string, []fixtures.File) {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := fixtures.Generate(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, files
+}
+
+// record is an Example read back, with the shard it came from.
+type record struct {
+	*example.Record
+	shard string
+}
+
+// readShards reads every record of every shard the manifest lists, checking
+// the manifest's byte counts, record counts and digests against the files.
+func readShards(t *testing.T, out string, m *schemas.Manifest) []record {
+	t.Helper()
+	var recs []record
+	for _, sp := range m.Splits {
+		for i, sh := range sp.Shards {
+			if want := transforms.ShardFile(transforms.ShardName(sp.Name, i, len(sp.Shards)), m.Parameters.Compression); sh.File != want {
+				t.Errorf("shard %d of %s is %s, want %s", i, sp.Name, sh.File, want)
+			}
+			data, err := os.ReadFile(filepath.Join(out, sh.File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := sha256.Sum256(data)
+			if int64(len(data)) != sh.Bytes || hex.EncodeToString(d[:]) != sh.SHA256 {
+				t.Errorf("%s: %d bytes, sha256 %x; manifest says %d, %s", sh.File, len(data), d, sh.Bytes, sh.SHA256)
+			}
+			r := tfrecord.NewReader(bytes.NewReader(data), tfrecord.CompressionFromPath(sh.File), sh.File)
+			n := 0
+			for {
+				b, err := r.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				rec, err := example.Decode(b)
+				if err != nil {
+					t.Fatalf("%s record %d: %v", sh.File, n, err)
+				}
+				if rec.Split != sp.Name {
+					t.Errorf("%s holds a record of split %q", sh.File, rec.Split)
+				}
+				recs = append(recs, record{rec, sh.File})
+				n++
+			}
+			if n != sh.Records {
+				t.Errorf("%s: %d records, manifest says %d", sh.File, n, sh.Records)
+			}
+		}
+	}
+	return recs
+}
+
+func readRejects(t *testing.T, out string) []schemas.Reject {
+	t.Helper()
+	rows, err := parquet.ReadFile[schemas.Reject](filepath.Join(out, transforms.RejectsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// checkOutput checks an ingest output against the fixtures it came from:
+// every good file in exactly one shard with its labels, every bad file in the
+// rejects with its reason, and nothing else.
+func checkOutput(t *testing.T, out string, m *schemas.Manifest, files []fixtures.File) {
+	t.Helper()
+	recs := readShards(t, out, m)
+	rejects := readRejects(t, out)
+	want := map[string]fixtures.File{}
+	for _, f := range files {
+		want[f.Name] = f
+	}
+	seen := map[string]string{}
+	for _, r := range recs {
+		f, ok := want[r.Filename]
+		if !ok {
+			t.Errorf("unknown record %q", r.Filename)
+			continue
+		}
+		if prev, dup := seen[r.Filename]; dup {
+			t.Errorf("%s written twice (%s)", r.Filename, prev)
+		}
+		seen[r.Filename] = "written"
+		if f.Reason != "" {
+			t.Errorf("%s was written, want rejected as %s", f.Name, f.Reason)
+		}
+		if r.Age != int64(f.Age) || r.Gender != int64(f.Gender) || r.Race != int64(f.Race) {
+			t.Errorf("%s: labels %d/%d/%d, want %d/%d/%d", f.Name, r.Age, r.Gender, r.Race, f.Age, f.Gender, f.Race)
+		}
+		content, _ := os.ReadFile(f.Path)
+		if d := sha256.Sum256(content); hex.EncodeToString(d[:]) != r.SHA256 {
+			t.Errorf("%s: sha256 feature %s, want %x", f.Name, r.SHA256, d)
+		}
+		checkImage(t, m.Parameters, r.Record, content)
+	}
+	reasons := map[string]int{}
+	for _, r := range rejects {
+		reasons[r.Reason]++
+		f, ok := want[r.File]
+		if !ok {
+			t.Errorf("unknown reject %q", r.File)
+			continue
+		}
+		if prev, dup := seen[r.File]; dup {
+			t.Errorf("%s rejected but also %s", r.File, prev)
+		}
+		seen[r.File] = "rejected"
+		if r.Reason != f.Reason {
+			t.Errorf("%s rejected as %s (%s), want %q", r.File, r.Reason, r.Detail, f.Reason)
+		}
+		if r.Detail == "" || r.Path != f.Path {
+			t.Errorf("%s: reject row %+v lacks a detail or the path", r.File, r)
+		}
+	}
+	for _, f := range files {
+		if seen[f.Name] == "" {
+			t.Errorf("%s (%s) is neither written nor rejected", f.Name, f.Kind)
+		}
+	}
+	c := m.Counts
+	if c.Inputs != len(files) || c.Written != len(recs) || c.Rejected != len(rejects) || c.Inputs != c.Written+c.Rejected {
+		t.Errorf("counts %+v; want %d inputs = %d written + %d rejected", c, len(files), len(recs), len(rejects))
+	}
+	for _, rc := range c.RejectsByReason {
+		if reasons[rc.Reason] != rc.Count {
+			t.Errorf("manifest: %d rejects for %s, table has %d", rc.Count, rc.Reason, reasons[rc.Reason])
+		}
+	}
+	checkNoTemps(t, out)
+}
+
+func checkImage(t *testing.T, p schemas.IngestParams, r *example.Record, content []byte) {
+	t.Helper()
+	n := p.ImageSize * p.ImageSize * 3
+	switch p.Encoding {
+	case schemas.EncodingFloat32:
+		if len(r.Image) != n {
+			t.Fatalf("%s: %d floats, want %d", r.Filename, len(r.Image), n)
+		}
+		want, _, err := preprocess.Preprocess(content, preprocess.Options{Size: p.ImageSize}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range r.Image {
+			if v != want[i] || v < 0 || v > 1 {
+				t.Fatalf("%s: value %d is %v, preprocessing gives %v", r.Filename, i, v, want[i])
+			}
+		}
+	case schemas.EncodingUint8:
+		want, _, _ := preprocess.Preprocess(content, preprocess.Options{Size: p.ImageSize}, nil)
+		if !bytes.Equal(r.ImageRaw, preprocess.Quantize(nil, want)) {
+			t.Errorf("%s: image_raw differs from the quantized preprocessing", r.Filename)
+		}
+	case schemas.EncodingJPEG:
+		if !bytes.Equal(r.ImageJPEG, content) {
+			t.Errorf("%s: image_jpeg differs from the file", r.Filename)
+		}
+	}
+	if r.Channels != 3 || (p.Encoding != schemas.EncodingJPEG && (r.Height != int64(p.ImageSize) || r.Width != int64(p.ImageSize))) {
+		t.Errorf("%s: shape %d×%d×%d", r.Filename, r.Height, r.Width, r.Channels)
+	}
+}
+
+func checkNoTemps(t *testing.T, out string) {
+	t.Helper()
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), fsio.TempMarker) {
+			t.Errorf("temporary file left: %s", p)
+		}
+		return nil
+	})
+}
+
+var allKinds = fixtures.Options{Good: 40, Bad: true, OddNames: true, Duplicates: true, Seed: 1}
+
+func TestIngestPrism(t *testing.T) {
+	in, files := generate(t, allKinds)
+	out := t.TempDir()
+	m := runIngest(t, "prism", config(in, out))
+	checkOutput(t, out, m, files)
+	if m.Counts.DuplicateGroups != 3 || m.Counts.DuplicateFiles != 7 {
+		t.Errorf("duplicate groups %d (%d files), want 3 (7)", m.Counts.DuplicateGroups, m.Counts.DuplicateFiles)
+	}
+	if len(m.FeatureSpec) != 10 || m.FeatureSpec[0].Name != schemas.FeatureImage {
+		t.Errorf("feature spec %+v", m.FeatureSpec)
+	}
+	for _, sp := range m.Splits {
+		if sp.Records == 0 {
+			t.Errorf("split %s is empty", sp.Name)
+		}
+	}
+}
+
+// TestIngestDirect runs the same graph on the deprecated direct runner, which
+// users still know as the DirectRunner.
+func TestIngestDirect(t *testing.T) {
+	in, files := generate(t, allKinds)
+	out := t.TempDir()
+	m := runIngest(t, "direct", config(in, out))
+	checkOutput(t, out, m, files)
+}
+
+func TestIngestEncodings(t *testing.T) {
+	in, files := generate(t, fixtures.Options{Good: 12, Bad: true, Seed: 2})
+	for _, tc := range []struct{ encoding, compression string }{
+		{schemas.EncodingUint8, "none"},
+		{schemas.EncodingJPEG, "gzip"},
+		{schemas.EncodingFloat32, "gzip"},
+	} {
+		t.Run(tc.encoding+"-"+tc.compression, func(t *testing.T) {
+			out := t.TempDir()
+			cfg := config(in, out)
+			cfg.Encoding, cfg.Compression, cfg.ImageSize = tc.encoding, tc.compression, 32
+			m := runIngest(t, "prism", cfg)
+			checkOutput(t, out, m, files)
+			if got := m.FeatureSpec[0].Name; (tc.encoding == schemas.EncodingUint8) != (got == schemas.FeatureImageRaw) {
+				t.Errorf("image feature %s for encoding %s", got, tc.encoding)
+			}
+			for _, sp := range m.Splits {
+				for _, sh := range sp.Shards {
+					if strings.HasSuffix(sh.File, ".gz") != (tc.compression == "gzip") {
+						t.Errorf("shard %s with compression %s", sh.File, tc.compression)
+					}
+				}
+			}
+		})
+	}
+}
+
+// outputFiles maps every file under out to its content.
+func outputFiles(t *testing.T, out string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(out, p)
+		files[rel] = b
+		return nil
+	})
+	return files
+}
+
+// TestRerunIsByteIdentical runs ingest twice into one folder and once into
+// another, with several shards per split: every output file is identical.
+func TestRerunIsByteIdentical(t *testing.T) {
+	in, _ := generate(t, allKinds)
+	out1, out2 := t.TempDir(), t.TempDir()
+	cfg := config(in, out1)
+	cfg.NumShards = 3
+	runIngest(t, "prism", cfg)
+	first := outputFiles(t, out1)
+	runIngest(t, "prism", cfg)
+	again := outputFiles(t, out1)
+	cfg.Output = out2
+	runIngest(t, "prism", cfg)
+	other := outputFiles(t, out2)
+	if len(first) < 3*3+2 {
+		t.Fatalf("only %d output files", len(first))
+	}
+	for name, b := range first {
+		if !bytes.Equal(again[name], b) {
+			t.Errorf("%s differs on a re-run", name)
+		}
+		if name != schemas.ManifestFile && !bytes.Equal(other[name], b) {
+			t.Errorf("%s differs in another output folder", name)
+		}
+	}
+	if len(again) != len(first) || len(other) != len(first) {
+		t.Errorf("%d, %d and %d files", len(first), len(again), len(other))
+	}
+}
+
+// splitsBySHA maps content digests to splits.
+func splitsBySHA(t *testing.T, out string, m *schemas.Manifest) map[string]string {
+	got := map[string]string{}
+	for _, r := range readShards(t, out, m) {
+		got[r.SHA256] = r.Split
+	}
+	return got
+}
+
+// TestSplitStability: the same content lands in the same split under another
+// file name, on a re-run and with another shard count; the seed changes it.
+func TestSplitStability(t *testing.T) {
+	in, files := generate(t, fixtures.Options{Good: 80, Seed: 3})
+	out := t.TempDir()
+	base := splitsBySHA(t, out, runIngest(t, "prism", config(in, out)))
+
+	renamed := t.TempDir()
+	for i, f := range files {
+		b, err := os.ReadFile(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fixtures.Name(f.Age, f.Gender, f.Race, 20190000000000000+int64(len(files)-i))
+		if err := os.WriteFile(filepath.Join(renamed, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out2 := t.TempDir()
+	cfg := config(renamed, out2)
+	cfg.NumShards = 4
+	again := splitsBySHA(t, out2, runIngest(t, "prism", cfg))
+	if len(base) != len(files) || len(again) != len(files) {
+		t.Fatalf("%d and %d records, want %d", len(base), len(again), len(files))
+	}
+	for sha, sp := range base {
+		if again[sha] != sp {
+			t.Errorf("%s moved from %s to %s", sha, sp, again[sha])
+		}
+	}
+
+	out3 := t.TempDir()
+	cfg = config(in, out3)
+	cfg.Seed = 7
+	moved := 0
+	for sha, sp := range splitsBySHA(t, out3, runIngest(t, "prism", cfg)) {
+		if base[sha] != sp {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Error("a new seed moved no file")
+	}
+}
+
+func TestKeepDuplicates(t *testing.T) {
+	in, files := generate(t, fixtures.Options{Good: 5, Duplicates: true, Seed: 4})
+	out := t.TempDir()
+	cfg := config(in, out)
+	cfg.KeepDuplicates = true
+	m := runIngest(t, "prism", cfg)
+	if m.Counts.Written != len(files) || m.Counts.Rejected != 0 || m.Counts.DuplicateGroups != 3 {
+		t.Errorf("counts %+v, want all %d written and 3 groups", m.Counts, len(files))
+	}
+	// Copies share their content, so they share their split.
+	bySHA := map[string]map[string]bool{}
+	for _, r := range readShards(t, out, m) {
+		if bySHA[r.SHA256] == nil {
+			bySHA[r.SHA256] = map[string]bool{}
+		}
+		bySHA[r.SHA256][r.Split] = true
+	}
+	for sha, splits := range bySHA {
+		if len(splits) != 1 {
+			t.Errorf("copies of %s in splits %v", sha, splits)
+		}
+	}
+}
+
+func TestEmptyShardsAreFilledIn(t *testing.T) {
+	in, files := generate(t, fixtures.Options{Good: 3, Seed: 5})
+	out := t.TempDir()
+	cfg := config(in, out)
+	cfg.NumShards, cfg.Split = 8, "train=1"
+	m := runIngest(t, "prism", cfg)
+	sp := m.Split("train")
+	if sp == nil || len(sp.Shards) != 8 || sp.Records != len(files) {
+		t.Fatalf("split %+v, want 8 shards holding %d records", sp, len(files))
+	}
+	empty := 0
+	for _, sh := range sp.Shards {
+		if sh.Records == 0 {
+			empty++
+		}
+	}
+	if empty < 5 {
+		t.Errorf("%d empty shards, want at least 5", empty)
+	}
+	readShards(t, out, m)
+}
+
+func TestNoInputIsAnError(t *testing.T) {
+	cfg := config(filepath.Join(t.TempDir(), "*.jpg"), t.TempDir())
+	spec, _ := cfg.Validate()
+	p, s := beam.NewPipelineWithRoot()
+	transforms.Ingest(s, cfg, spec)
+	_, err := beam.Run(context.Background(), "prism", p)
+	if err == nil || !strings.Contains(err.Error(), "no files match") {
+		t.Errorf("got %v, want a 'no files match' error", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := config("in", "out")
+	if _, err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, mutate := range map[string]func(*transforms.IngestConfig){
+		"encoding":    func(c *transforms.IngestConfig) { c.Encoding = "png" },
+		"compression": func(c *transforms.IngestConfig) { c.Compression = "zip" },
+		"split":       func(c *transforms.IngestConfig) { c.Split = "train=0.5" },
+		"size":        func(c *transforms.IngestConfig) { c.ImageSize = 0 },
+		"input":       func(c *transforms.IngestConfig) { c.Input = "" },
+		"shards":      func(c *transforms.IngestConfig) { c.NumShards = -1 },
+		"limit":       func(c *transforms.IngestConfig) { c.Limit = -2 },
+	} {
+		c := good
+		mutate(&c)
+		if _, err := c.Validate(); err == nil {
+			t.Errorf("%s: want an error", name)
+		}
+	}
+}
+
+func TestShardNames(t *testing.T) {
+	name := transforms.ShardName("train", 3, 12)
+	if name != "train-00003-of-00012" {
+		t.Fatal(name)
+	}
+	sp, i, n, err := transforms.ParseShardName(name)
+	if sp != "train" || i != 3 || n != 12 || err != nil {
+		t.Errorf("ParseShardName = %s %d %d %v", sp, i, n, err)
+	}
+	for _, bad := range []string{"train", "train-3-of", "-of-", "x-of-00002"} {
+		if _, _, _, err := transforms.ParseShardName(bad); err == nil {
+			t.Errorf("ParseShardName(%q): want an error", bad)
+		}
+	}
+	if f := transforms.ShardFile(name, "gzip"); f != "tfrecords/train-00003-of-00012.tfrecord.gz" {
+		t.Error(f)
+	}
+}

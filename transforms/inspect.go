@@ -1,0 +1,192 @@
+package transforms
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms/labels"
+	"github.com/facepipe/facepipe/transforms/preprocess"
+)
+
+var (
+	filesListed   = beam.NewCounter("ingest", "files_listed")
+	filesInspect  = beam.NewCounter("ingest", "files_inspected")
+	imagesWritten = beam.NewCounter("ingest", "images_written")
+)
+
+// rejectCounter counts rejects by reason, as a metric named rejected_<reason>.
+func rejectCounter(reason string) beam.Counter {
+	return beam.NewCounter("ingest", "rejected_"+reason)
+}
+
+func init() {
+	register.DoFn3x1[context.Context, []byte, func(string), error](&listFn{})
+	register.Emitter1[string]()
+	register.DoFn4x0[context.Context, string, func(Item), func(schemas.Reject)](&inspectFn{})
+	register.Emitter1[Item]()
+	register.Emitter1[schemas.Reject]()
+}
+
+// ListFiles expands an input spec (folder, glob or single file, local or
+// gs://) into the sorted paths of its files; limit > 0 keeps the first limit.
+func ListFiles(s beam.Scope, spec string, limit int) beam.PCollection {
+	s = s.Scope("ListFiles")
+	return beam.ParDo(s, &listFn{Spec: spec, Limit: limit}, beam.Impulse(s))
+}
+
+type listFn struct {
+	Spec  string
+	Limit int
+}
+
+func (f *listFn) ProcessElement(ctx context.Context, _ []byte, emit func(string)) error {
+	files, err := fsio.List(ctx, f.Spec)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no files match --input=%s", f.Spec)
+	}
+	if f.Limit > 0 && len(files) > f.Limit {
+		files = files[:f.Limit]
+	}
+	for _, p := range files {
+		emit(p)
+	}
+	filesListed.Inc(ctx, int64(len(files)))
+	return nil
+}
+
+// Inspect reads each file once to hash its content, parses the labels from its
+// name and checks its image header. Files that pass come out as Items; the
+// others as Rejects with the reason of the first check they failed.
+func Inspect(s beam.Scope, paths beam.PCollection, maxPixels int) (items, rejects beam.PCollection) {
+	s = s.Scope("Inspect")
+	return beam.ParDo2(s, &inspectFn{MaxPixels: maxPixels}, beam.Reshuffle(s, paths))
+}
+
+// inspectBatch is how many files inspectFn reads concurrently: reads are I/O
+// bound, and on Cloud Storage each one is a round trip.
+const inspectBatch = 64
+
+type inspectFn struct {
+	MaxPixels int
+	pending   []string
+}
+
+func (f *inspectFn) ProcessElement(ctx context.Context, path string, emit func(Item), reject func(schemas.Reject)) {
+	f.pending = append(f.pending, path)
+	if len(f.pending) >= inspectBatch {
+		f.flush(ctx, emit, reject)
+	}
+}
+
+func (f *inspectFn) FinishBundle(ctx context.Context, emit func(Item), reject func(schemas.Reject)) {
+	f.flush(ctx, emit, reject)
+}
+
+func (f *inspectFn) StartBundle(ctx context.Context, emit func(Item), reject func(schemas.Reject)) {
+	f.pending = f.pending[:0]
+}
+
+// flush inspects the pending files concurrently, then emits in order from
+// this goroutine: emitters are not safe for concurrent use.
+func (f *inspectFn) flush(ctx context.Context, emit func(Item), reject func(schemas.Reject)) {
+	type result struct {
+		item Item
+		rej  *schemas.Reject
+	}
+	results := make([]result, len(f.pending))
+	var wg sync.WaitGroup
+	for i, p := range f.pending {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			item, rej := inspectFile(ctx, p, f.MaxPixels)
+			results[i] = result{item, rej}
+		}()
+	}
+	wg.Wait()
+	for _, r := range results {
+		filesInspect.Inc(ctx, 1)
+		if r.rej != nil {
+			rejectCounter(r.rej.Reason).Inc(ctx, 1)
+			reject(*r.rej)
+		} else {
+			emit(r.item)
+		}
+	}
+	f.pending = f.pending[:0]
+}
+
+// inspectFile runs the checks that need no decoding, in the order of the
+// schemas.Reason* list: name, read, empty, header.
+func inspectFile(ctx context.Context, path string, maxPixels int) (Item, *schemas.Reject) {
+	name := fsio.Base(path)
+	rej := func(reason, detail, sha string) (Item, *schemas.Reject) {
+		return Item{}, &schemas.Reject{File: name, Path: path, Reason: reason, Detail: detail, SHA256: sha}
+	}
+	l, nameErr := labels.ParseName(name)
+	head, size, sha, err := readHead(ctx, path)
+	if err != nil {
+		if le := (*labels.Error)(nil); errors.As(nameErr, &le) {
+			return rej(le.Reason, le.Detail, "")
+		}
+		return rej(schemas.ReasonReadError, err.Error(), "")
+	}
+	if le := (*labels.Error)(nil); errors.As(nameErr, &le) {
+		return rej(le.Reason, le.Detail, sha)
+	}
+	info, err := preprocess.Check(head, maxPixels)
+	if pe := (*preprocess.Error)(nil); errors.As(err, &pe) {
+		return rej(pe.Reason, pe.Detail, sha)
+	}
+	return Item{
+		Path: path, Name: name, Size: size, SHA256: sha,
+		Age: l.Age, Gender: l.Gender, Race: l.Race,
+		Format: info.Format, Width: info.Width, Height: info.Height,
+	}, nil
+}
+
+// headSize is how much of a file the header check sees: enough for the
+// metadata segments that may come before a JPEG's frame header.
+const headSize = 4 << 20
+
+// readHead streams a file through sha256 and keeps its first headSize bytes,
+// so that a huge file costs no more memory than a small one.
+func readHead(ctx context.Context, path string) (head []byte, size int64, sha string, err error) {
+	f, err := fsio.FS(ctx, path)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	r, err := f.OpenRead(ctx, path)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	defer r.Close()
+	h := sha256.New()
+	head, err = io.ReadAll(io.LimitReader(io.TeeReader(r, h), headSize))
+	if err != nil {
+		return nil, 0, "", err
+	}
+	rest, err := io.Copy(h, r)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	return head, int64(len(head)) + rest, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func digest(b []byte) string {
+	d := sha256.Sum256(b)
+	return hex.EncodeToString(d[:])
+}

@@ -1,0 +1,349 @@
+package transforms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
+
+	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms/example"
+	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/split"
+	"github.com/facepipe/facepipe/transforms/tfrecord"
+)
+
+// TFRecordDir is the folder of the shards under the output folder.
+const TFRecordDir = "tfrecords"
+
+func init() {
+	register.DoFn2x1[context.Context, Item, Item](&assignSplitFn{})
+	register.DoFn1x2[Item, string, int64](&estimateFn{})
+	register.DoFn3x1[Item, func(*string, *int64) bool, func(string, Item), error](&assignShardFn{})
+	register.Iter2[string, int64]()
+	register.Emitter2[string, Item]()
+	register.DoFn6x1[context.Context, string, func(*Item) bool, int, func(ShardResult), func(schemas.Reject), error](&writeShardFn{})
+	register.Emitter1[ShardResult]()
+}
+
+// AssignSplits sets each item's split from its content hash and the seed.
+func AssignSplits(s beam.Scope, items beam.PCollection, spec split.Spec, seed int64) beam.PCollection {
+	s = s.Scope("AssignSplits")
+	return beam.ParDo(s, &assignSplitFn{Spec: spec.String(), Seed: seed}, items)
+}
+
+type assignSplitFn struct {
+	Spec string
+	Seed int64
+	spec split.Spec
+}
+
+func (f *assignSplitFn) Setup() error {
+	var err error
+	f.spec, err = split.Parse(f.Spec)
+	return err
+}
+
+func (f *assignSplitFn) ProcessElement(ctx context.Context, it Item) Item {
+	it.Split = f.spec.Assign(split.KeyOf(it.SHA256, f.Seed))
+	return it
+}
+
+// WriteShards groups the items by shard and writes each shard. Within a
+// split, an item's shard comes from its content hash; the number of shards is
+// --num_shards, or enough to keep shards near --shard_mb.
+func WriteShards(s beam.Scope, cfg IngestConfig, items beam.PCollection) (shards, rejects beam.PCollection) {
+	s = s.Scope("WriteShards")
+	splitBytes := stats.SumPerKey(s, beam.ParDo(s, &estimateFn{Encoding: cfg.Encoding, ImageSize: cfg.ImageSize}, items))
+	keyed := beam.ParDo(s, &assignShardFn{NumShards: cfg.NumShards, ShardMB: cfg.ShardMB, Seed: cfg.Seed}, items,
+		beam.SideInput{Input: splitBytes})
+	total := stats.CountElms(s, items)
+	fn := &writeShardFn{
+		Output: cfg.Output, Encoding: cfg.Encoding, Compression: cfg.Compression,
+		ImageSize: cfg.ImageSize, MaxPixels: cfg.MaxPixels, Workers: cfg.Workers,
+	}
+	return beam.ParDo2(s, fn, beam.GroupByKey(s, keyed), beam.SideInput{Input: total})
+}
+
+// estimateFn estimates the bytes an item adds to its split's shards.
+type estimateFn struct {
+	Encoding  string
+	ImageSize int
+}
+
+func (f *estimateFn) ProcessElement(it Item) (string, int64) {
+	const overhead = 300 // labels, names and framing
+	n := int64(f.ImageSize) * int64(f.ImageSize) * 3
+	switch f.Encoding {
+	case schemas.EncodingFloat32:
+		n *= 4
+	case schemas.EncodingJPEG:
+		n = it.Size
+	}
+	return it.Split, n + overhead
+}
+
+type assignShardFn struct {
+	NumShards int
+	ShardMB   int
+	Seed      int64
+	shards    map[string]int // shards per split, read once: the side input is one global-window value
+}
+
+func (f *assignShardFn) ProcessElement(it Item, splitBytes func(*string, *int64) bool, emit func(string, Item)) error {
+	if f.shards == nil {
+		// Every iteration of a side input is a round trip to the runner.
+		f.shards = map[string]int{}
+		var name string
+		var bytes int64
+		for splitBytes(&name, &bytes) {
+			n := f.NumShards
+			if n == 0 {
+				n = max(1, min(99999, int((bytes+int64(f.ShardMB)<<20-1)/(int64(f.ShardMB)<<20))))
+			}
+			f.shards[name] = n
+		}
+	}
+	n, ok := f.shards[it.Split]
+	if !ok {
+		return fmt.Errorf("no size estimate for split %q", it.Split)
+	}
+	emit(ShardName(it.Split, split.Shard(split.KeyOf(it.SHA256, f.Seed), n), n), it)
+	return nil
+}
+
+// ShardName is the stem of a shard's file name: split-SSSSS-of-NNNNN.
+func ShardName(splitName string, index, of int) string {
+	return fmt.Sprintf("%s-%05d-of-%05d", splitName, index, of)
+}
+
+// ParseShardName reads a name made by ShardName.
+func ParseShardName(stem string) (splitName string, index, of int, err error) {
+	i := strings.LastIndex(stem, "-of-")
+	j := strings.LastIndex(stem[:max(i, 0)], "-")
+	if i < 0 || j < 0 {
+		return "", 0, 0, fmt.Errorf("shard name %q: want split-SSSSS-of-NNNNN", stem)
+	}
+	if _, err := fmt.Sscanf(stem[j+1:], "%05d-of-%05d", &index, &of); err != nil {
+		return "", 0, 0, fmt.Errorf("shard name %q: %v", stem, err)
+	}
+	return stem[:j], index, of, nil
+}
+
+// ShardFile is a shard's path relative to the output folder.
+func ShardFile(stem, compression string) string {
+	name := TFRecordDir + "/" + stem + ".tfrecord"
+	if compression == "gzip" {
+		name += ".gz"
+	}
+	return name
+}
+
+// writeShardFn writes one shard: it reads and preprocesses the shard's files
+// with a bounded pool of goroutines (a bundle gets one core on Prism), and
+// writes their Examples in file-name order, so identical inputs give
+// byte-identical shards. The shard is written to a temporary name and renamed
+// when complete.
+type writeShardFn struct {
+	Output      string
+	Encoding    string
+	Compression string
+	ImageSize   int
+	MaxPixels   int
+	Workers     int
+}
+
+func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter func(*Item) bool, total int,
+	emit func(ShardResult), reject func(schemas.Reject)) error {
+	splitName, index, of, err := ParseShardName(stem)
+	if err != nil {
+		return err
+	}
+	var items []Item
+	var it Item
+	for iter(&it) {
+		items = append(items, it)
+	}
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].Name != items[j].Name {
+			return items[i].Name < items[j].Name
+		}
+		return items[i].Path < items[j].Path
+	})
+	progress.start(total)
+
+	rel := ShardFile(stem, f.Compression)
+	res := ShardResult{Split: splitName, Index: index, Of: of, File: rel}
+	var rejects []schemas.Reject
+	err = fsio.WriteAtomic(ctx, fsio.Join(f.Output, rel), func(w io.Writer) error {
+		hc := newHashCounter(w)
+		tw := tfrecord.NewWriter(hc, tfrecord.CompressionFromPath(rel))
+		rejects = rejects[:0]
+		err := f.encodeAll(ctx, items, func(i int, rec []byte, rej *schemas.Reject) error {
+			progress.add(1)
+			if rej != nil {
+				rejects = append(rejects, *rej)
+				return nil
+			}
+			return tw.Write(rec)
+		})
+		if err != nil {
+			return err
+		}
+		if err := tw.Close(); err != nil {
+			return err
+		}
+		res.Records = tw.Count()
+		res.Bytes, res.SHA256 = hc.n, hc.sum()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("writing shard %s: %w", rel, err)
+	}
+	imagesWritten.Inc(ctx, int64(res.Records))
+	for _, r := range rejects {
+		rejectCounter(r.Reason).Inc(ctx, 1)
+		reject(r)
+	}
+	emit(res)
+	return nil
+}
+
+// encodeAll preprocesses and encodes items on a pool of goroutines and hands
+// the results to write in order, holding at most a few records in memory.
+func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i int, rec []byte, rej *schemas.Reject) error) error {
+	workers := f.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	type slot struct {
+		rec  []byte
+		rej  *schemas.Reject
+		err  error
+		done chan struct{}
+	}
+	window := 2 * workers
+	slots := make([]slot, len(items))
+	for i := range slots {
+		slots[i].done = make(chan struct{})
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan int)
+	free := make(chan []byte, window)
+	for w := 0; w < workers; w++ {
+		go func() {
+			enc := &encoder{fn: f}
+			for i := range jobs {
+				var buf []byte
+				select {
+				case buf = <-free:
+				default:
+				}
+				slots[i].rec, slots[i].rej, slots[i].err = enc.encode(ctx, &items[i], buf)
+				close(slots[i].done)
+			}
+		}()
+	}
+	// At most window records are encoded but not yet written: the feeder
+	// takes a token per job and the writer returns it after the write.
+	tokens := make(chan struct{}, window)
+	go func() {
+		defer close(jobs)
+		for i := range items {
+			select {
+			case tokens <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for i := range slots {
+		select {
+		case <-slots[i].done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		s := &slots[i]
+		if s.err != nil {
+			return s.err
+		}
+		if err := write(i, s.rec, s.rej); err != nil {
+			return err
+		}
+		if s.rec != nil {
+			select {
+			case free <- s.rec[:0]:
+			default:
+			}
+		}
+		s.rec, s.rej = nil, nil
+		<-tokens
+	}
+	return nil
+}
+
+// encoder turns one item into a serialized Example, reusing its buffers.
+type encoder struct {
+	fn     *writeShardFn
+	floats []float32
+	raw    []byte
+}
+
+// encode returns the record, or a reject for a content problem, or an error
+// that should fail the bundle (none today: read errors are rejects).
+func (e *encoder) encode(ctx context.Context, it *Item, buf []byte) ([]byte, *schemas.Reject, error) {
+	rej := func(reason, detail string) ([]byte, *schemas.Reject, error) {
+		return nil, &schemas.Reject{File: it.Name, Path: it.Path, SHA256: it.SHA256, Reason: reason, Detail: detail}, nil
+	}
+	data, err := fsio.ReadFile(ctx, it.Path)
+	if err != nil {
+		return rej(schemas.ReasonReadError, err.Error())
+	}
+	if sha := digest(data); sha != it.SHA256 {
+		return rej(schemas.ReasonReadError, fmt.Sprintf("content changed during the run: sha256 %s, was %s", sha, it.SHA256))
+	}
+	rec := example.Record{
+		Age: int64(it.Age), Gender: int64(it.Gender), Race: int64(it.Race),
+		Filename: it.Name, SHA256: it.SHA256, Split: it.Split, Channels: 3,
+	}
+	opts := preprocess.Options{Size: e.fn.ImageSize, MaxPixels: e.fn.MaxPixels}
+	var pe *preprocess.Error
+	switch e.fn.Encoding {
+	case schemas.EncodingJPEG:
+		_, info, err := preprocess.Decode(data, opts.MaxPixels)
+		if errors.As(err, &pe) {
+			return rej(pe.Reason, pe.Detail)
+		}
+		rec.ImageJPEG, rec.Height, rec.Width = data, int64(info.Height), int64(info.Width)
+	default:
+		e.floats, _, err = preprocess.Preprocess(data, opts, e.floats)
+		if errors.As(err, &pe) {
+			return rej(pe.Reason, pe.Detail)
+		}
+		rec.Height, rec.Width = int64(e.fn.ImageSize), int64(e.fn.ImageSize)
+		if e.fn.Encoding == schemas.EncodingUint8 {
+			e.raw = preprocess.Quantize(e.raw, e.floats)
+			rec.ImageRaw = e.raw
+		} else {
+			rec.Image = e.floats
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return example.AppendEncode(buf[:0], &rec), nil, nil
+}
