@@ -77,6 +77,7 @@ func (f *resolveFn) ProcessElement(ctx context.Context, sha string, iter func(*I
 		g.Action = ActionKeptOne
 		keep(copies[0])
 		for _, c := range copies[1:] {
+			progress.add(1)
 			duplicatesDropped.Inc(ctx, 1)
 			rejectCounter(schemas.ReasonDuplicate).Inc(ctx, 1)
 			reject(schemas.Reject{File: c.Name, Path: c.Path, SHA256: sha, Reason: schemas.ReasonDuplicate,
@@ -89,6 +90,7 @@ func (f *resolveFn) ProcessElement(ctx context.Context, sha string, iter func(*I
 			desc = append(desc, fmt.Sprintf("%s (age %d, gender %d, race %d)", c.Name, c.Age, c.Gender, c.Race))
 		}
 		for _, c := range copies {
+			progress.add(1)
 			duplicatesDropped.Inc(ctx, 1)
 			rejectCounter(schemas.ReasonDuplicateConflict).Inc(ctx, 1)
 			reject(schemas.Reject{File: c.Name, Path: c.Path, SHA256: sha, Reason: schemas.ReasonDuplicateConflict,

@@ -23,6 +23,7 @@ import (
 	"github.com/facepipe/facepipe/transforms"
 	"github.com/facepipe/facepipe/transforms/example"
 	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/split"
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
@@ -39,6 +40,15 @@ func config(in, out string) transforms.IngestConfig {
 	}}
 }
 
+func runPipeline(t *testing.T, runner string, cfg transforms.IngestConfig, spec split.Spec) {
+	t.Helper()
+	p, s := beam.NewPipelineWithRoot()
+	transforms.Ingest(s, cfg, spec)
+	if _, err := beam.Run(context.Background(), runner, p); err != nil {
+		t.Fatalf("%s run: %v", runner, err)
+	}
+}
+
 // runIngest runs the ingest graph on a runner and returns the manifest.
 func runIngest(t *testing.T, runner string, cfg transforms.IngestConfig) *schemas.Manifest {
 	t.Helper()
@@ -46,11 +56,7 @@ func runIngest(t *testing.T, runner string, cfg transforms.IngestConfig) *schema
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, s := beam.NewPipelineWithRoot()
-	transforms.Ingest(s, cfg, spec)
-	if _, err := beam.Run(context.Background(), runner, p); err != nil {
-		t.Fatalf("%s run: %v", runner, err)
-	}
+	runPipeline(t, runner, cfg, spec)
 	data, err := os.ReadFile(filepath.Join(cfg.Output, schemas.ManifestFile))
 	if err != nil {
 		t.Fatal(err)
@@ -135,8 +141,9 @@ func readRejects(t *testing.T, out string) []schemas.Reject {
 
 // checkOutput checks an ingest output against the fixtures it came from:
 // every good file in exactly one shard with its labels, every bad file in the
-// rejects with its reason, and nothing else.
-func checkOutput(t *testing.T, out string, m *schemas.Manifest, files []fixtures.File) {
+// rejects with its reason, and nothing else. inputDir, when set, is where the
+// pipeline read the files from instead of their local paths.
+func checkOutput(t *testing.T, out string, m *schemas.Manifest, files []fixtures.File, inputDir string) {
 	t.Helper()
 	recs := readShards(t, out, m)
 	rejects := readRejects(t, out)
@@ -182,7 +189,11 @@ func checkOutput(t *testing.T, out string, m *schemas.Manifest, files []fixtures
 		if r.Reason != f.Reason {
 			t.Errorf("%s rejected as %s (%s), want %q", r.File, r.Reason, r.Detail, f.Reason)
 		}
-		if r.Detail == "" || r.Path != f.Path {
+		wantPath := f.Path
+		if inputDir != "" {
+			wantPath = inputDir + "/" + f.Name
+		}
+		if r.Detail == "" || r.Path != wantPath {
 			t.Errorf("%s: reject row %+v lacks a detail or the path", r.File, r)
 		}
 	}
@@ -251,7 +262,7 @@ func TestIngestPrism(t *testing.T) {
 	in, files := generate(t, allKinds)
 	out := t.TempDir()
 	m := runIngest(t, "prism", config(in, out))
-	checkOutput(t, out, m, files)
+	checkOutput(t, out, m, files, "")
 	if m.Counts.DuplicateGroups != 3 || m.Counts.DuplicateFiles != 7 {
 		t.Errorf("duplicate groups %d (%d files), want 3 (7)", m.Counts.DuplicateGroups, m.Counts.DuplicateFiles)
 	}
@@ -271,7 +282,7 @@ func TestIngestDirect(t *testing.T) {
 	in, files := generate(t, allKinds)
 	out := t.TempDir()
 	m := runIngest(t, "direct", config(in, out))
-	checkOutput(t, out, m, files)
+	checkOutput(t, out, m, files, "")
 }
 
 func TestIngestEncodings(t *testing.T) {
@@ -286,7 +297,7 @@ func TestIngestEncodings(t *testing.T) {
 			cfg := config(in, out)
 			cfg.Encoding, cfg.Compression, cfg.ImageSize = tc.encoding, tc.compression, 32
 			m := runIngest(t, "prism", cfg)
-			checkOutput(t, out, m, files)
+			checkOutput(t, out, m, files, "")
 			if got := m.FeatureSpec[0].Name; (tc.encoding == schemas.EncodingUint8) != (got == schemas.FeatureImageRaw) {
 				t.Errorf("image feature %s for encoding %s", got, tc.encoding)
 			}

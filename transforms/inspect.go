@@ -60,6 +60,7 @@ func (f *listFn) ProcessElement(ctx context.Context, _ []byte, emit func(string)
 	if f.Limit > 0 && len(files) > f.Limit {
 		files = files[:f.Limit]
 	}
+	progress.start(len(files))
 	for _, p := range files {
 		emit(p)
 	}
@@ -120,6 +121,7 @@ func (f *inspectFn) flush(ctx context.Context, emit func(Item), reject func(sche
 	for _, r := range results {
 		filesInspect.Inc(ctx, 1)
 		if r.rej != nil {
+			progress.add(1)
 			rejectCounter(r.rej.Reason).Inc(ctx, 1)
 			reject(*r.rej)
 		} else {

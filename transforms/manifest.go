@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"runtime"
 	"sort"
 
@@ -17,21 +18,43 @@ import (
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
-func init() {
-	register.DoFn7x1[context.Context, []byte, int, func(*ShardResult) bool, func(*RejectsResult) bool, func(*DupGroup) bool, func(string), error](&writeManifestFn{})
-	register.Iter1[ShardResult]()
-	register.Iter1[RejectsResult]()
-	register.Iter1[DupGroup]()
+// Outcome is one fact the manifest records; Kind says which field is set.
+type Outcome struct {
+	Kind    string // "inputs", "shard", "rejects" or "group"
+	Inputs  int
+	Shard   ShardResult
+	Rejects RejectsResult
+	Group   DupGroup
 }
 
+func init() {
+	beam.RegisterType(reflect.TypeOf(Outcome{}))
+	register.DoFn4x1[context.Context, int, func(*Outcome) bool, func(string), error](&writeManifestFn{})
+	register.Function1x2[int, int, Outcome](inputsOutcome)
+	register.Function1x2[ShardResult, int, Outcome](shardOutcome)
+	register.Function1x2[RejectsResult, int, Outcome](rejectsOutcome)
+	register.Function1x2[DupGroup, int, Outcome](groupOutcome)
+	register.Iter1[Outcome]()
+}
+
+func inputsOutcome(n int) (int, Outcome)            { return 0, Outcome{Kind: "inputs", Inputs: n} }
+func shardOutcome(r ShardResult) (int, Outcome)     { return 0, Outcome{Kind: "shard", Shard: r} }
+func rejectsOutcome(r RejectsResult) (int, Outcome) { return 0, Outcome{Kind: "rejects", Rejects: r} }
+func groupOutcome(g DupGroup) (int, Outcome)        { return 0, Outcome{Kind: "group", Group: g} }
+
 // WriteManifest writes manifest.json once every shard and the rejects table
-// are written: it takes them as side inputs, so it runs last. It fills in
-// empty shard files for shard indices that received no records, and checks
-// that the counts reconcile.
+// are written: it gathers their results under one key with a GroupByKey, which
+// fires only when all of them are in. It fills in empty shard files for shard
+// indices that received no records, and checks that the counts reconcile. It
+// returns the manifest's path.
 func WriteManifest(s beam.Scope, cfg IngestConfig, spec split.Spec, inputs, shards, rejects, groups beam.PCollection) beam.PCollection {
 	s = s.Scope("WriteManifest")
-	return beam.ParDo(s, &writeManifestFn{Params: cfg.IngestParams, Splits: spec.Names()}, beam.Impulse(s),
-		beam.SideInput{Input: inputs}, beam.SideInput{Input: shards}, beam.SideInput{Input: rejects}, beam.SideInput{Input: groups})
+	facts := beam.Flatten(s,
+		beam.ParDo(s, inputsOutcome, inputs),
+		beam.ParDo(s, shardOutcome, shards),
+		beam.ParDo(s, rejectsOutcome, rejects),
+		beam.ParDo(s, groupOutcome, groups))
+	return beam.ParDo(s, &writeManifestFn{Params: cfg.IngestParams, Splits: spec.Names()}, beam.GroupByKey(s, facts))
 }
 
 type writeManifestFn struct {
@@ -39,8 +62,7 @@ type writeManifestFn struct {
 	Splits []string
 }
 
-func (f *writeManifestFn) ProcessElement(ctx context.Context, _ []byte, inputs int, shardIter func(*ShardResult) bool,
-	rejectsIter func(*RejectsResult) bool, groupIter func(*DupGroup) bool, emit func(string)) error {
+func (f *writeManifestFn) ProcessElement(ctx context.Context, _ int, facts func(*Outcome) bool, emit func(string)) error {
 	m := schemas.Manifest{
 		FormatVersion: schemas.ManifestVersion,
 		Tool:          "facepipe ingest",
@@ -49,9 +71,24 @@ func (f *writeManifestFn) ProcessElement(ctx context.Context, _ []byte, inputs i
 		FeatureSpec:   schemas.Features(f.Params.Encoding, f.Params.ImageSize),
 	}
 	bySplit := map[string][]ShardResult{}
-	var sr ShardResult
-	for shardIter(&sr) {
-		bySplit[sr.Split] = append(bySplit[sr.Split], sr)
+	var groups []DupGroup
+	var rejects []RejectsResult
+	inputs := 0
+	var o Outcome
+	for facts(&o) {
+		switch o.Kind {
+		case "inputs":
+			inputs += o.Inputs
+		case "shard":
+			bySplit[o.Shard.Split] = append(bySplit[o.Shard.Split], o.Shard)
+		case "rejects":
+			rejects = append(rejects, o.Rejects)
+		case "group":
+			groups = append(groups, o.Group)
+		}
+	}
+	if len(rejects) != 1 {
+		return fmt.Errorf("want one rejects table, got %d", len(rejects))
 	}
 	for _, name := range f.Splits {
 		shards, err := f.complete(ctx, name, bySplit[name])
@@ -67,17 +104,13 @@ func (f *writeManifestFn) ProcessElement(ctx context.Context, _ []byte, inputs i
 		m.Splits = append(m.Splits, sm)
 		m.Counts.Written += sm.Records
 	}
-	var rr RejectsResult
-	for rejectsIter(&rr) {
-		m.Rejects = rr.Entry
-		m.Counts.RejectsByReason = rr.ByReason
-		m.Counts.Rejected = rr.Entry.Records
-	}
+	m.Rejects = rejects[0].Entry
+	m.Counts.RejectsByReason = rejects[0].ByReason
+	m.Counts.Rejected = rejects[0].Entry.Records
 	if m.Counts.RejectsByReason == nil {
 		m.Counts.RejectsByReason = []schemas.ReasonCount{}
 	}
-	var g DupGroup
-	for groupIter(&g) {
+	for _, g := range groups {
 		m.Counts.DuplicateGroups++
 		m.Counts.DuplicateFiles += len(g.Files)
 	}

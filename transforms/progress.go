@@ -9,9 +9,11 @@ import (
 	"time"
 )
 
-// progress reports the images processed by the shard writers of this process
-// on stderr: count, rate and ETA, every few seconds. On a distributed runner
-// each worker reports its own share into its log.
+// progress reports on stderr how many inputs this process has settled (written
+// or rejected) out of those listed: count, rate and ETA, every few seconds.
+// It is process-wide on purpose: on the embedded runners the listing and the
+// shard writers share the process. On a distributed runner each worker
+// reports its own share into its log, without a total.
 var progress = &progressLine{out: os.Stderr, every: 2 * time.Second}
 
 type progressLine struct {
@@ -24,16 +26,23 @@ type progressLine struct {
 	begin time.Time
 }
 
-// start begins reporting, once per process, towards total images.
+// start begins reporting, once per process, towards total inputs.
 func (p *progressLine) start(total int) {
 	p.total.Store(int64(total))
+	p.done.Store(0)
 	p.once.Do(func() {
 		p.begin = time.Now()
 		go p.loop()
 	})
 }
 
-func (p *progressLine) add(n int) { p.done.Add(int64(n)) }
+func (p *progressLine) add(n int) {
+	p.done.Add(int64(n))
+	p.once.Do(func() {
+		p.begin = time.Now()
+		go p.loop()
+	})
+}
 
 func (p *progressLine) loop() {
 	last := int64(-1)
@@ -55,9 +64,9 @@ func (p *progressLine) line(done, total int64, elapsed time.Duration) string {
 	if rate > 0 && total >= done {
 		eta = (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
 	}
-	pct := 0.0
-	if total > 0 {
-		pct = 100 * float64(done) / float64(total)
+	if total <= 0 {
+		return fmt.Sprintf("ingest: %d images, %.0f images/s", done, rate)
 	}
+	pct := 100 * float64(done) / float64(total)
 	return fmt.Sprintf("ingest: %d/%d images (%.0f%%), %.0f images/s, ETA %s", done, total, pct, rate, eta)
 }

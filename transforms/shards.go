@@ -27,10 +27,11 @@ const TFRecordDir = "tfrecords"
 func init() {
 	register.DoFn2x1[context.Context, Item, Item](&assignSplitFn{})
 	register.DoFn1x2[Item, string, int64](&estimateFn{})
-	register.DoFn3x1[Item, func(*string, *int64) bool, func(string, Item), error](&assignShardFn{})
-	register.Iter2[string, int64]()
+	register.Function1x2[Item, string, Item](keyBySplit)
+	register.DoFn4x1[string, func(*Item) bool, func(*int64) bool, func(string, Item), error](&assignShardFn{})
+	register.Iter1[int64]()
 	register.Emitter2[string, Item]()
-	register.DoFn6x1[context.Context, string, func(*Item) bool, int, func(ShardResult), func(schemas.Reject), error](&writeShardFn{})
+	register.DoFn5x1[context.Context, string, func(*Item) bool, func(ShardResult), func(schemas.Reject), error](&writeShardFn{})
 	register.Emitter1[ShardResult]()
 }
 
@@ -62,15 +63,17 @@ func (f *assignSplitFn) ProcessElement(ctx context.Context, it Item) Item {
 // --num_shards, or enough to keep shards near --shard_mb.
 func WriteShards(s beam.Scope, cfg IngestConfig, items beam.PCollection) (shards, rejects beam.PCollection) {
 	s = s.Scope("WriteShards")
+	// The shard count of a split depends on its size: join each split's items
+	// with its size estimate. (A side input would do, but Prism keeps
+	// rescheduling a finished stage that reads one, spinning a core.)
 	splitBytes := stats.SumPerKey(s, beam.ParDo(s, &estimateFn{Encoding: cfg.Encoding, ImageSize: cfg.ImageSize}, items))
-	keyed := beam.ParDo(s, &assignShardFn{NumShards: cfg.NumShards, ShardMB: cfg.ShardMB, Seed: cfg.Seed}, items,
-		beam.SideInput{Input: splitBytes})
-	total := stats.CountElms(s, items)
+	bySplit := beam.CoGroupByKey(s, beam.ParDo(s, keyBySplit, items), splitBytes)
+	keyed := beam.ParDo(s, &assignShardFn{NumShards: cfg.NumShards, ShardMB: cfg.ShardMB, Seed: cfg.Seed}, bySplit)
 	fn := &writeShardFn{
 		Output: cfg.Output, Encoding: cfg.Encoding, Compression: cfg.Compression,
 		ImageSize: cfg.ImageSize, MaxPixels: cfg.MaxPixels, Workers: cfg.Workers,
 	}
-	return beam.ParDo2(s, fn, beam.GroupByKey(s, keyed), beam.SideInput{Input: total})
+	return beam.ParDo2(s, fn, beam.GroupByKey(s, keyed))
 }
 
 // estimateFn estimates the bytes an item adds to its split's shards.
@@ -91,32 +94,27 @@ func (f *estimateFn) ProcessElement(it Item) (string, int64) {
 	return it.Split, n + overhead
 }
 
+func keyBySplit(it Item) (string, Item) { return it.Split, it }
+
 type assignShardFn struct {
 	NumShards int
 	ShardMB   int
 	Seed      int64
-	shards    map[string]int // shards per split, read once: the side input is one global-window value
 }
 
-func (f *assignShardFn) ProcessElement(it Item, splitBytes func(*string, *int64) bool, emit func(string, Item)) error {
-	if f.shards == nil {
-		// Every iteration of a side input is a round trip to the runner.
-		f.shards = map[string]int{}
-		var name string
-		var bytes int64
-		for splitBytes(&name, &bytes) {
-			n := f.NumShards
-			if n == 0 {
-				n = max(1, min(99999, int((bytes+int64(f.ShardMB)<<20-1)/(int64(f.ShardMB)<<20))))
-			}
-			f.shards[name] = n
+func (f *assignShardFn) ProcessElement(splitName string, items func(*Item) bool, bytes func(*int64) bool, emit func(string, Item)) error {
+	n := f.NumShards
+	if n == 0 {
+		var total int64
+		if !bytes(&total) {
+			return fmt.Errorf("no size estimate for split %q", splitName)
 		}
+		n = max(1, min(99999, int((total+int64(f.ShardMB)<<20-1)/(int64(f.ShardMB)<<20))))
 	}
-	n, ok := f.shards[it.Split]
-	if !ok {
-		return fmt.Errorf("no size estimate for split %q", it.Split)
+	var it Item
+	for items(&it) {
+		emit(ShardName(splitName, split.Shard(split.KeyOf(it.SHA256, f.Seed), n), n), it)
 	}
-	emit(ShardName(it.Split, split.Shard(split.KeyOf(it.SHA256, f.Seed), n), n), it)
 	return nil
 }
 
@@ -161,7 +159,7 @@ type writeShardFn struct {
 	Workers     int
 }
 
-func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter func(*Item) bool, total int,
+func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter func(*Item) bool,
 	emit func(ShardResult), reject func(schemas.Reject)) error {
 	splitName, index, of, err := ParseShardName(stem)
 	if err != nil {
@@ -178,7 +176,6 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 		}
 		return items[i].Path < items[j].Path
 	})
-	progress.start(total)
 
 	rel := ShardFile(stem, f.Compression)
 	res := ShardResult{Split: splitName, Index: index, Of: of, File: rel}

@@ -31,6 +31,14 @@ var (
 	systems = map[string]filesystem.Interface{}
 )
 
+// Reset forgets the filesystems opened so far, so that the next use opens
+// them anew, e.g. after STORAGE_EMULATOR_HOST changed in a test.
+func Reset() {
+	mu.Lock()
+	defer mu.Unlock()
+	systems = map[string]filesystem.Interface{}
+}
+
 // IsGCS reports whether p is a gs:// path.
 func IsGCS(p string) bool { return strings.HasPrefix(p, "gs://") }
 

@@ -127,6 +127,21 @@ func TestResizeMatchesReference(t *testing.T) {
 	}
 }
 
+// TestResizeStaysInRange: white and black images resize to exactly 1 and 0,
+// whatever the rounding of the weights.
+func TestResizeStaysInRange(t *testing.T) {
+	for _, size := range [][4]int{{200, 200, 224, 224}, {37, 23, 224, 100}, {400, 300, 224, 224}, {3, 3, 7, 7}} {
+		for _, level := range []uint8{0, 255} {
+			m := &RGB{Width: size[0], Height: size[1], Pix: bytes.Repeat([]byte{level}, 3*size[0]*size[1])}
+			for i, v := range m.ResizeFloat32(size[2], size[3], nil) {
+				if v != float32(level)/255 {
+					t.Fatalf("%v level %d: value %d is %v", size, level, i, v)
+				}
+			}
+		}
+	}
+}
+
 func TestResizeIdentityIsExact(t *testing.T) {
 	src := testImage(31, 17, 3)
 	m := &RGB{Width: 31, Height: 17, Pix: make([]uint8, 3*31*17)}

@@ -7,17 +7,18 @@ import (
 
 // kernel holds the precomputed weights of a one-dimensional resample from in
 // to out samples: output i is the weighted sum of taps inputs starting at
-// start[i], with weights weight[i*taps : (i+1)*taps] (zero-padded).
+// start[i], with weights weight[i*taps : (i+1)*taps] (zero-padded, summing to
+// 1). When taps is 2, the output is computed as the interpolation
+// a + w·(b-a) with w = weight[2i+1]: it is exact on flat regions and never
+// leaves the range of its inputs.
 type kernel struct {
 	taps   int
 	start  []int
-	weight []float32
+	weight []float64
+	w32    []float32 // weight as float32, for the two-tap paths
 }
 
-type kernelKey struct {
-	in, out int
-	scale   float32 // folded into the weights
-}
+type kernelKey struct{ in, out int }
 
 var kernels sync.Map // kernelKey → *kernel
 
@@ -27,8 +28,8 @@ var kernels sync.Map // kernelKey → *kernel
 // either side when upsampling and in/out pixels either side when downsampling
 // (antialiasing), and weights are normalised over the inputs inside the image.
 // When upsampling this is exactly TensorFlow 2's tf.image.resize(bilinear).
-func bilinearKernel(in, out int, scale float32) *kernel {
-	key := kernelKey{in, out, scale}
+func bilinearKernel(in, out int) *kernel {
+	key := kernelKey{in, out}
 	if k, ok := kernels.Load(key); ok {
 		return k.(*kernel)
 	}
@@ -36,7 +37,7 @@ func bilinearKernel(in, out int, scale float32) *kernel {
 	filterScale := math.Max(ratio, 1)
 	support := filterScale                       // triangle support 1, stretched when downsampling
 	taps := min(int(math.Ceil(support))*2+1, in) // never reach past the image
-	k := &kernel{taps: taps, start: make([]int, out), weight: make([]float32, out*taps)}
+	k := &kernel{taps: taps, start: make([]int, out), weight: make([]float64, out*taps)}
 	w := make([]float64, taps)
 	for i := 0; i < out; i++ {
 		center := (float64(i) + 0.5) * ratio
@@ -65,11 +66,15 @@ func bilinearKernel(in, out int, scale float32) *kernel {
 		k.start[i] = lo
 		for j := range w {
 			if sum > 0 {
-				k.weight[i*taps+j] = float32(w[j] / sum * float64(scale))
+				k.weight[i*taps+j] = w[j] / sum
 			}
 		}
 	}
 	trim(k)
+	k.w32 = make([]float32, len(k.weight))
+	for i, v := range k.weight {
+		k.w32[i] = float32(v)
+	}
 	actual, _ := kernels.LoadOrStore(key, k)
 	return actual.(*kernel)
 }
@@ -89,7 +94,7 @@ func trim(k *kernel) {
 	if used == k.taps {
 		return
 	}
-	w := make([]float32, out*used)
+	w := make([]float64, out*used)
 	for i := 0; i < out; i++ {
 		copy(w[i*used:(i+1)*used], k.weight[i*k.taps:i*k.taps+used])
 	}
@@ -98,13 +103,16 @@ func trim(k *kernel) {
 
 var scratch = sync.Pool{New: func() any { return new([]float32) }}
 
+const inv255 = 1.0 / 255
+
 // ResizeFloat32 resizes the image to w×h with the bilinear filter of
 // bilinearKernel and appends the HWC values divided by 255 to dst[:0]. It runs
 // two separable passes over precomputed weights: horizontal from the 8-bit
-// samples into a float32 buffer, then vertical into dst.
+// samples into a float32 buffer, then vertical into dst. Flat regions come out
+// exact (white is 1, not 1±1ulp) and every value is in [0,1].
 func (m *RGB) ResizeFloat32(w, h int, dst []float32) []float32 {
-	kx := bilinearKernel(m.Width, w, 1)
-	ky := bilinearKernel(m.Height, h, 1.0/255)
+	kx := bilinearKernel(m.Width, w)
+	ky := bilinearKernel(m.Height, h)
 	bufp := scratch.Get().(*[]float32)
 	tmp := grow(*bufp, m.Height*w*3)
 	rowLen := 3 * w
@@ -115,24 +123,26 @@ func (m *RGB) ResizeFloat32(w, h int, dst []float32) []float32 {
 		if kx.taps == 2 {
 			for x := 0; x < w; x++ {
 				s := 3 * kx.start[x]
-				w0, w1 := kx.weight[2*x], kx.weight[2*x+1]
+				wt := kx.w32[2*x+1]
 				p := src[s : s+6]
-				out[3*x] = w0*float32(p[0]) + w1*float32(p[3])
-				out[3*x+1] = w0*float32(p[1]) + w1*float32(p[4])
-				out[3*x+2] = w0*float32(p[2]) + w1*float32(p[5])
+				a0, a1, a2 := float32(p[0]), float32(p[1]), float32(p[2])
+				o := out[3*x : 3*x+3]
+				o[0] = a0 + wt*(float32(p[3])-a0)
+				o[1] = a1 + wt*(float32(p[4])-a1)
+				o[2] = a2 + wt*(float32(p[5])-a2)
 			}
 			continue
 		}
 		for x := 0; x < w; x++ {
 			s := 3 * kx.start[x]
-			var r, g, b float32
+			var r, g, b float64
 			for t, wt := range kx.weight[x*kx.taps : (x+1)*kx.taps] {
 				p := src[s+3*t : s+3*t+3]
-				r += wt * float32(p[0])
-				g += wt * float32(p[1])
-				b += wt * float32(p[2])
+				r += wt * float64(p[0])
+				g += wt * float64(p[1])
+				b += wt * float64(p[2])
 			}
-			out[3*x], out[3*x+1], out[3*x+2] = r, g, b
+			out[3*x], out[3*x+1], out[3*x+2] = float32(r), float32(g), float32(b)
 		}
 	}
 	// Vertical pass: combine rows of tmp into dst.
@@ -140,27 +150,24 @@ func (m *RGB) ResizeFloat32(w, h int, dst []float32) []float32 {
 	for y := 0; y < h; y++ {
 		out := dst[y*rowLen : (y+1)*rowLen]
 		s := ky.start[y]
-		wts := ky.weight[y*ky.taps : (y+1)*ky.taps]
 		if ky.taps == 2 {
 			r0 := tmp[s*rowLen : (s+1)*rowLen]
 			r1 := tmp[(s+1)*rowLen : (s+2)*rowLen]
-			w0, w1 := wts[0], wts[1]
-			for i := range out {
-				out[i] = w0*r0[i] + w1*r1[i]
+			r1 = r1[:len(r0)]
+			out = out[:len(r0)]
+			wt := ky.w32[2*y+1]
+			for i, a := range r0 {
+				out[i] = min((a+wt*(r1[i]-a))*inv255, 1)
 			}
 			continue
 		}
-		r0 := tmp[s*rowLen : (s+1)*rowLen]
-		w0 := wts[0]
+		wts := ky.weight[y*ky.taps : (y+1)*ky.taps]
 		for i := range out {
-			out[i] = w0 * r0[i]
-		}
-		for t := 1; t < len(wts); t++ {
-			r := tmp[(s+t)*rowLen : (s+t+1)*rowLen]
-			wt := wts[t]
-			for i := range out {
-				out[i] += wt * r[i]
+			var v float64
+			for t, wt := range wts {
+				v += wt * float64(tmp[(s+t)*rowLen+i])
 			}
+			out[i] = min(float32(v)*inv255, 1)
 		}
 	}
 	*bufp = tmp
