@@ -405,3 +405,14 @@ func BenchmarkDecodeOnly(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkResize(b *testing.B) {
+	src := testImage(200, 200, 1)
+	m := &RGB{Width: 200, Height: 200, Pix: make([]uint8, 3*200*200)}
+	copyRGB(m, src.Pix, src.Stride, 4)
+	var dst []float32
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		dst = m.ResizeFloat32(224, 224, dst)
+	}
+}

@@ -35,70 +35,54 @@ func bilinearKernel(in, out int) *kernel {
 	}
 	ratio := float64(in) / float64(out)
 	filterScale := math.Max(ratio, 1)
-	support := filterScale                       // triangle support 1, stretched when downsampling
-	taps := min(int(math.Ceil(support))*2+1, in) // never reach past the image
-	k := &kernel{taps: taps, start: make([]int, out), weight: make([]float64, out*taps)}
-	w := make([]float64, taps)
+	support := filterScale // triangle support 1, stretched when downsampling
+	// First pass: each output's span of non-zero weights.
+	first := make([]int, out)
+	weights := make([][]float64, out)
+	taps := 1
 	for i := 0; i < out; i++ {
 		center := (float64(i) + 0.5) * ratio
 		lo := int(math.Max(center-support+0.5, 0))
 		hi := int(math.Min(center+support+0.5, float64(in)))
+		var w []float64
 		sum := 0.0
-		for j := range w {
-			w[j] = 0
-		}
-		for j := lo; j < hi && j-lo < taps; j++ {
-			v := 1 - math.Abs((float64(j)-center+0.5)/filterScale)
-			if v < 0 {
-				v = 0
+		for j := lo; j < hi; j++ {
+			v := math.Max(0, 1-math.Abs((float64(j)-center+0.5)/filterScale))
+			if v == 0 && len(w) == 0 {
+				lo++ // skip leading zeros
+				continue
 			}
-			w[j-lo] = v
+			w = append(w, v)
 			sum += v
 		}
-		if lo+taps > in { // keep every tap inside the image
-			shift := lo + taps - in
-			copy(w[shift:], w[:taps-shift])
-			for j := 0; j < shift; j++ {
-				w[j] = 0
-			}
-			lo -= shift
+		for len(w) > 1 && w[len(w)-1] == 0 {
+			w = w[:len(w)-1]
+		}
+		for j := range w {
+			w[j] /= sum
+		}
+		first[i], weights[i] = lo, w
+		taps = max(taps, len(w))
+	}
+	// Second pass: lay the weights out with a common tap count, moving the
+	// start left where the span would reach past the image.
+	k := &kernel{taps: taps, start: make([]int, out), weight: make([]float64, out*taps)}
+	for i, w := range weights {
+		lo := first[i]
+		off := 0
+		if lo+taps > in {
+			off = lo + taps - in
+			lo -= off
 		}
 		k.start[i] = lo
-		for j := range w {
-			if sum > 0 {
-				k.weight[i*taps+j] = w[j] / sum
-			}
-		}
+		copy(k.weight[i*taps+off:], w)
 	}
-	trim(k)
 	k.w32 = make([]float32, len(k.weight))
 	for i, v := range k.weight {
 		k.w32[i] = float32(v)
 	}
 	actual, _ := kernels.LoadOrStore(key, k)
 	return actual.(*kernel)
-}
-
-// trim drops trailing taps that are zero for every output.
-func trim(k *kernel) {
-	used := 1
-	out := len(k.start)
-	for i := 0; i < out; i++ {
-		for j := k.taps - 1; j >= used; j-- {
-			if k.weight[i*k.taps+j] != 0 {
-				used = j + 1
-				break
-			}
-		}
-	}
-	if used == k.taps {
-		return
-	}
-	w := make([]float64, out*used)
-	for i := 0; i < out; i++ {
-		copy(w[i*used:(i+1)*used], k.weight[i*k.taps:i*k.taps+used])
-	}
-	k.taps, k.weight = used, w
 }
 
 var scratch = sync.Pool{New: func() any { return new([]float32) }}
@@ -117,19 +101,24 @@ func (m *RGB) ResizeFloat32(w, h int, dst []float32) []float32 {
 	tmp := grow(*bufp, m.Height*w*3)
 	rowLen := 3 * w
 	// Horizontal pass: every source row to w samples.
+	frow := make([]float32, 3*m.Width)
 	for y := 0; y < m.Height; y++ {
 		src := m.Pix[3*y*m.Width : 3*(y+1)*m.Width]
 		out := tmp[y*rowLen : (y+1)*rowLen]
 		if kx.taps == 2 {
+			// Convert the row once, then interpolate neighbours.
+			frow = frow[:len(src)]
+			for i, v := range src {
+				frow[i] = float32(v)
+			}
 			for x := 0; x < w; x++ {
 				s := 3 * kx.start[x]
 				wt := kx.w32[2*x+1]
-				p := src[s : s+6]
-				a0, a1, a2 := float32(p[0]), float32(p[1]), float32(p[2])
-				o := out[3*x : 3*x+3]
-				o[0] = a0 + wt*(float32(p[3])-a0)
-				o[1] = a1 + wt*(float32(p[4])-a1)
-				o[2] = a2 + wt*(float32(p[5])-a2)
+				p := frow[s : s+6 : s+6]
+				o := out[3*x : 3*x+3 : 3*x+3]
+				o[0] = p[0] + wt*(p[3]-p[0])
+				o[1] = p[1] + wt*(p[4]-p[1])
+				o[2] = p[2] + wt*(p[5]-p[2])
 			}
 			continue
 		}
@@ -157,7 +146,11 @@ func (m *RGB) ResizeFloat32(w, h int, dst []float32) []float32 {
 			out = out[:len(r0)]
 			wt := ky.w32[2*y+1]
 			for i, a := range r0 {
-				out[i] = min((a+wt*(r1[i]-a))*inv255, 1)
+				v := (a + wt*(r1[i]-a)) * inv255
+				if v > 1 {
+					v = 1
+				}
+				out[i] = v
 			}
 			continue
 		}

@@ -12,6 +12,33 @@ const (
 	fixCbG    = 22554  // FIX(0.34414)
 )
 
+// Lookup tables of the conversion, as libjpeg builds them: crR and cbB are
+// the rounded red and blue offsets, cbG+crG the green offset before its
+// final shift (with the rounding half folded into cbG).
+var crR, cbB, crG, cbG [256]int32
+
+// rangeLimit clamps to 0-255: index v+rangeOffset for v in [-rangeOffset,
+// 1024-rangeOffset).
+var rangeLimit [1024]uint8
+
+const (
+	rangeOffset = 384
+	rangeMask   = 1023
+)
+
+func init() {
+	for i := range 256 {
+		x := int32(i) - 128
+		crR[i] = (fixCrR*x + oneHalf) >> scaleBits
+		cbB[i] = (fixCbB*x + oneHalf) >> scaleBits
+		crG[i] = -fixCrG * x
+		cbG[i] = -fixCbG*x + oneHalf
+	}
+	for i := range rangeLimit {
+		rangeLimit[i] = uint8(min(max(i-rangeOffset, 0), 255))
+	}
+}
+
 // ycbcrToRGB converts a decoded JPEG into interleaved RGB. 4:2:0 and 4:2:2
 // chroma are upsampled with libjpeg's fancy (triangle) filter, other
 // subsamplings by replication, as libjpeg does for them.
@@ -59,25 +86,16 @@ func ycbcrToRGB(dst *RGB, m *image.YCbCr) {
 		}
 		yrow := m.Y[y*m.YStride : y*m.YStride+w]
 		out := dst.Pix[3*y*w : 3*(y+1)*w]
+		cb, cr := cb[:len(yrow)], cr[:len(yrow)]
 		for x, yy := range yrow {
-			Y := int32(yy)
-			b := int32(cb[x]) - 128
-			r := int32(cr[x]) - 128
-			out[3*x] = clamp8(Y + (fixCrR*r+oneHalf)>>scaleBits)
-			out[3*x+1] = clamp8(Y + (-fixCbG*b-fixCrG*r+oneHalf)>>scaleBits)
-			out[3*x+2] = clamp8(Y + (fixCbB*b+oneHalf)>>scaleBits)
+			Y := int32(yy) + rangeOffset
+			b, r := cb[x], cr[x]
+			o := out[3*x : 3*x+3 : 3*x+3]
+			o[0] = rangeLimit[uint32(Y+crR[r])&rangeMask]
+			o[1] = rangeLimit[uint32(Y+(cbG[b]+crG[r])>>scaleBits)&rangeMask]
+			o[2] = rangeLimit[uint32(Y+cbB[b])&rangeMask]
 		}
 	}
-}
-
-func clamp8(v int32) uint8 {
-	if v < 0 {
-		return 0
-	}
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
 }
 
 // fancyH2 doubles a chroma row horizontally as libjpeg's h2v1_fancy_upsample:
