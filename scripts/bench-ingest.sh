@@ -18,7 +18,13 @@ py=/usr/bin/python3           # Debian's, with python3-pil, -numpy and -crcmod
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-go build -o "$tmp/ingest" ./pipelines/ingest
+# libjpeg-turbo (statically linked) when its headers are installed: apt-get
+# install libturbojpeg0-dev. TAGS= (empty) benchmarks the pure-Go decoder.
+if [ -z "${TAGS+x}" ]; then
+	TAGS=""
+	[ -f /usr/include/turbojpeg.h ] && TAGS=turbojpeg
+fi
+go build ${TAGS:+-tags "$TAGS"} -o "$tmp/ingest" ./pipelines/ingest
 
 if [[ -d ../shared/datasets/utkface-dev ]]; then
 	in=../shared/datasets/utkface-dev
@@ -72,21 +78,29 @@ rm -rf "$tmp/out"
 go_med=$(median "${go_rates[@]}")
 peer_med=$(median "${peer_rates[@]}")
 
-# Disk-bound rate: the bytes of N records, written and flushed by dd.
+# Disk-bound rate: the bytes of N records written by dd, once through the
+# page cache and flushed (what a buffered writer gets), once with O_DIRECT
+# (what the device takes).
 mb=$(echo "$n" | awk '{printf "%d", $1 * 0.602 + 0.999}')
-sync
-t0=$(date +%s.%N)
-dd if=/dev/zero of="$tmp/dd" bs=1M count="$mb" conv=fdatasync 2>/dev/null
-t1=$(date +%s.%N)
-rm -f "$tmp/dd"
-read -r disk_mbs disk_rate go_pct < <(echo "$t1 $t0 $mb $record_bytes $go_med" |
-	awk '{s = $1 - $2; b = $3 * 1048576; r = b / s / $4; printf "%.0f %.0f %.0f\n", b / s / 1e6, r, 100 * $5 / r}')
+disk() { # dd flags... -> "MB/s img/s go%"
+	sync
+	local t0 t1
+	t0=$(date +%s.%N)
+	dd if=/dev/zero of="$tmp/dd" bs=4M count="$(((mb + 3) / 4))" "$@" 2>/dev/null
+	t1=$(date +%s.%N)
+	rm -f "$tmp/dd"
+	echo "$t1 $t0 $(((mb + 3) / 4 * 4)) $record_bytes $go_med" |
+		awk '{s = $1 - $2; b = $3 * 1048576; r = b / s / $4; printf "%.0f MB/s = %.0f img/s; go is %.0f%% of it\n", b / s / 1e6, r, 100 * $5 / r}'
+}
+disk_buffered=$(disk conv=fdatasync)
+disk_direct=$(disk oflag=direct)
 
-echo "bench-ingest: $n images from $in, float32 224x224"
+echo "bench-ingest: $n images from $in, float32 224x224, go build tags: ${TAGS:-none}"
 echo "go   : $go_med img/s (median of $runs: ${go_rates[*]}); cpu $(median "${go_cpu[@]}") ms/img"
 echo "peer : $peer_med img/s (median of $runs: ${peer_rates[*]}); cpu $(median "${peer_cpu[@]}") ms/img"
 echo "ratio go/peer: $(echo "$go_med $peer_med" | awk '{printf "%.2f", $1 / $2}')x"
-echo "disk : $disk_mbs MB/s (dd ${mb} MiB, fdatasync) = $disk_rate img/s at $record_bytes B/record; go is ${go_pct}% of it"
+echo "disk : dd of ${mb} MiB ($record_bytes B/record), buffered + fdatasync: $disk_buffered"
+echo "disk : dd of ${mb} MiB, O_DIRECT: $disk_direct"
 echo "last go run : $(grep -h '^ingest: done' "$tmp/go.log" || echo '(no summary line)')"
 echo "last peer run: $(grep -h '^peer: [0-9]' "$tmp/peer.log")"
 grep -v '^peer: [0-9]' "$tmp/peer.log" | sed 's/^/  /'

@@ -231,6 +231,7 @@ func WriteAtomic(ctx context.Context, p string, write func(w io.Writer) error) (
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", tmp, err)
 	}
+	w = newWriteBehind(w)
 	defer func() {
 		if err != nil {
 			if r, ok := f.(filesystem.Remover); ok {

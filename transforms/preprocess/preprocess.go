@@ -150,6 +150,12 @@ func Decode(data []byte, maxPixels int) (*RGB, Info, error) {
 	if err != nil {
 		return nil, info, err
 	}
+	if info.Format == "jpeg" {
+		if m, ok := decodeJPEGNative(data, info); ok {
+			info.Grayscale = m.grayscale()
+			return m, info, nil
+		}
+	}
 	var img image.Image
 	if info.Format == "jpeg" {
 		img, err = jpeg.Decode(bytes.NewReader(data))
