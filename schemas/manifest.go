@@ -22,6 +22,7 @@ type Manifest struct {
 	Counts        Counts          `json:"counts"`
 	Splits        []SplitManifest `json:"splits"`
 	Rejects       FileEntry       `json:"rejects"`
+	Stats         []FileEntry     `json:"stats"` // the statistics tables and the report
 }
 
 // IngestParams are the parameters of an ingest run that shape its output.

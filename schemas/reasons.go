@@ -28,3 +28,10 @@ const (
 	// The image data is corrupt in another way.
 	ReasonDecodeError = "decode_error"
 )
+
+// Reasons lists every reject reason, in the order the checks run.
+var Reasons = []string{
+	ReasonNameUnparseable, ReasonAgeOutOfRange, ReasonGenderInvalid, ReasonRaceInvalid,
+	ReasonReadError, ReasonEmptyFile, ReasonNotAnImage, ReasonTooLarge,
+	ReasonDuplicate, ReasonDuplicateConflict, ReasonTruncated, ReasonDecodeError,
+}

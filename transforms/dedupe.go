@@ -23,7 +23,7 @@ const (
 
 func init() {
 	register.Function1x2[Item, string, Item](keyBySHA)
-	register.DoFn6x0[context.Context, string, func(*Item) bool, func(Item), func(schemas.Reject), func(DupGroup)](&resolveFn{})
+	register.DoFn6x0[context.Context, string, func(*Item) bool, func(Item), func(Outcome), func(DupGroup)](&resolveFn{})
 	register.Iter1[Item]()
 	register.Emitter1[DupGroup]()
 }
@@ -33,8 +33,9 @@ func keyBySHA(it Item) (string, Item) { return it.SHA256, it }
 // ResolveDuplicates groups byte-identical files. A group whose labels agree
 // keeps its first file by name and rejects the others as duplicate; a group
 // whose labels conflict is dropped whole as duplicate_conflict. With keepAll,
-// every copy is kept. Every group of two or more comes out in groups.
-func ResolveDuplicates(s beam.Scope, items beam.PCollection, keepAll bool) (kept, rejects, groups beam.PCollection) {
+// every copy is kept. The copies dropped come out as Outcomes with status
+// duplicate; every group of two or more comes out in groups.
+func ResolveDuplicates(s beam.Scope, items beam.PCollection, keepAll bool) (kept, dropped, groups beam.PCollection) {
 	s = s.Scope("ResolveDuplicates")
 	grouped := beam.GroupByKey(s, beam.ParDo(s, keyBySHA, items))
 	return beam.ParDo3(s, &resolveFn{KeepAll: keepAll}, grouped)
@@ -44,7 +45,7 @@ type resolveFn struct {
 	KeepAll bool
 }
 
-func (f *resolveFn) ProcessElement(ctx context.Context, sha string, iter func(*Item) bool, keep func(Item), reject func(schemas.Reject), group func(DupGroup)) {
+func (f *resolveFn) ProcessElement(ctx context.Context, sha string, iter func(*Item) bool, keep func(Item), drop func(Outcome), group func(DupGroup)) {
 	var copies []Item
 	var it Item
 	for iter(&it) {
@@ -80,8 +81,8 @@ func (f *resolveFn) ProcessElement(ctx context.Context, sha string, iter func(*I
 			progress.add(1)
 			duplicatesDropped.Inc(ctx, 1)
 			rejectCounter(schemas.ReasonDuplicate).Inc(ctx, 1)
-			reject(schemas.Reject{File: c.Name, Path: c.Path, SHA256: sha, Reason: schemas.ReasonDuplicate,
-				Detail: fmt.Sprintf("byte-identical to %s, kept with the same labels", copies[0].Path)})
+			drop(c.outcome(StatusDuplicate, schemas.ReasonDuplicate,
+				fmt.Sprintf("byte-identical to %s, kept with the same labels", copies[0].Path)))
 		}
 	default:
 		g.Action = ActionDroppedAll
@@ -93,8 +94,8 @@ func (f *resolveFn) ProcessElement(ctx context.Context, sha string, iter func(*I
 			progress.add(1)
 			duplicatesDropped.Inc(ctx, 1)
 			rejectCounter(schemas.ReasonDuplicateConflict).Inc(ctx, 1)
-			reject(schemas.Reject{File: c.Name, Path: c.Path, SHA256: sha, Reason: schemas.ReasonDuplicateConflict,
-				Detail: fmt.Sprintf("%d byte-identical files disagree on labels: %s", len(copies), strings.Join(desc, "; "))})
+			drop(c.outcome(StatusDuplicate, schemas.ReasonDuplicateConflict,
+				fmt.Sprintf("%d byte-identical files disagree on labels: %s", len(copies), strings.Join(desc, "; "))))
 		}
 	}
 	group(g)

@@ -23,6 +23,8 @@ type IngestConfig struct {
 	schemas.IngestParams
 	// Workers bounds the decode goroutines of one shard writer; 0 means GOMAXPROCS.
 	Workers int
+	// NoStats skips the statistics tables and the report.
+	NoStats bool
 }
 
 // Validate checks the parameters and returns the parsed split spec.
@@ -83,6 +85,46 @@ type Item struct {
 	Split  string
 }
 
+// Input statuses of an Outcome.
+const (
+	StatusWritten   = "written"
+	StatusRejected  = "rejected"
+	StatusDuplicate = "duplicate" // a byte-identical copy that was dropped
+)
+
+// Outcome is what became of one input: written to a shard, rejected, or
+// dropped as a duplicate. Every input gets exactly one.
+type Outcome struct {
+	File      string // base name
+	Path      string
+	SHA256    string // "" when the file couldn't be read
+	Labeled   bool   // the name's labels could be read
+	Age       int
+	Gender    int
+	Race      int
+	Status    string // Status*
+	Reason    string // a schemas.Reason* code, "" when written
+	Detail    string
+	Split     string // when written
+	Shard     string // the shard file, relative to the output folder, when written
+	Bytes     int64  // file size, -1 when the file couldn't be read
+	Width     int    // from the header, 0 when unknown
+	Height    int
+	Grayscale bool // decoded, and all three channels equal everywhere
+}
+
+// reject is the row of rejects.parquet for an outcome that was not written.
+func (o *Outcome) reject() schemas.Reject {
+	return schemas.Reject{File: o.File, Path: o.Path, Reason: o.Reason, Detail: o.Detail, SHA256: o.SHA256}
+}
+
+// outcome starts the outcome of an item.
+func (it *Item) outcome(status, reason, detail string) Outcome {
+	return Outcome{File: it.Name, Path: it.Path, SHA256: it.SHA256, Labeled: true,
+		Age: it.Age, Gender: it.Gender, Race: it.Race, Status: status, Reason: reason, Detail: detail,
+		Bytes: it.Size, Width: it.Width, Height: it.Height}
+}
+
 // DupGroup is a group of byte-identical inputs.
 type DupGroup struct {
 	SHA256      string
@@ -109,7 +151,7 @@ type RejectsResult struct {
 }
 
 func init() {
-	for _, t := range []any{Item{}, DupGroup{}, ShardResult{}, RejectsResult{}, schemas.Reject{}} {
+	for _, t := range []any{Item{}, Outcome{}, DupGroup{}, ShardResult{}, RejectsResult{}, schemas.Reject{}} {
 		beam.RegisterType(reflect.TypeOf(t))
 	}
 }
@@ -117,23 +159,27 @@ func init() {
 // IngestResult holds the collections an ingest graph ends with, for stages
 // that build on it.
 type IngestResult struct {
-	Shards  beam.PCollection // ShardResult
-	Rejects beam.PCollection // schemas.Reject
-	Groups  beam.PCollection // DupGroup
+	Shards   beam.PCollection // ShardResult
+	Outcomes beam.PCollection // Outcome, one per input
+	Groups   beam.PCollection // DupGroup
 }
 
 // Ingest builds the ingest graph: list the inputs, check names and headers,
 // resolve duplicates, assign splits and shards, write the shards, the rejects
-// table and, last, the manifest.
+// table, the statistics tables and the report and, last, the manifest.
 func Ingest(s beam.Scope, cfg IngestConfig, spec split.Spec) IngestResult {
 	s = s.Scope("Ingest")
 	paths := ListFiles(s, cfg.Input, cfg.Limit)
 	items, badInputs := Inspect(s, paths, cfg.MaxPixels)
-	kept, dupRejects, groups := ResolveDuplicates(s, items, cfg.KeepDuplicates)
+	kept, dropped, groups := ResolveDuplicates(s, items, cfg.KeepDuplicates)
 	placed := AssignSplits(s, kept, spec, cfg.Seed)
-	shards, decodeRejects := WriteShards(s, cfg, placed)
-	rejects := beam.Flatten(s, badInputs, dupRejects, decodeRejects)
-	rejectsResult := WriteRejects(s, cfg.Output, rejects)
-	WriteManifest(s, cfg, spec, stats.CountElms(s, paths), shards, rejectsResult, groups)
-	return IngestResult{Shards: shards, Rejects: rejects, Groups: groups}
+	shards, shardOutcomes := WriteShards(s, cfg, placed)
+	outcomes := beam.Flatten(s, badInputs, dropped, shardOutcomes)
+	rejectsResult := WriteRejects(s, cfg.Output, outcomes)
+	var statsResult beam.PCollection
+	if !cfg.NoStats {
+		statsResult = WriteStats(s, cfg, spec.Names(), outcomes, groups)
+	}
+	WriteManifest(s, cfg, spec, stats.CountElms(s, paths), shards, rejectsResult, groups, statsResult)
+	return IngestResult{Shards: shards, Outcomes: outcomes, Groups: groups}
 }

@@ -19,10 +19,12 @@ import (
 
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/htmlcheck"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms"
 	"github.com/facepipe/facepipe/transforms/example"
 	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/report"
 	"github.com/facepipe/facepipe/transforms/split"
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
@@ -266,6 +268,20 @@ func TestIngestPrism(t *testing.T) {
 	if m.Counts.DuplicateGroups != 3 || m.Counts.DuplicateFiles != 7 {
 		t.Errorf("duplicate groups %d (%d files), want 3 (7)", m.Counts.DuplicateGroups, m.Counts.DuplicateFiles)
 	}
+	html, err := os.ReadFile(filepath.Join(out, schemas.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := append(htmlcheck.SelfContained(string(html)), htmlcheck.Charts(string(html), report.ChartIDs, 3)...)
+	for _, p := range problems {
+		t.Errorf("report.html: %s", p)
+	}
+	if n := strings.Count(string(html), `src="data:image/jpeg;base64,`); n != 32 {
+		t.Errorf("report.html has %d thumbnails, want 32", n)
+	}
+	if len(m.Stats) != 7 {
+		t.Errorf("manifest lists %d statistics files, want 7: %+v", len(m.Stats), m.Stats)
+	}
 	if len(m.FeatureSpec) != 10 || m.FeatureSpec[0].Name != schemas.FeatureImage {
 		t.Errorf("feature spec %+v", m.FeatureSpec)
 	}
@@ -352,7 +368,8 @@ func TestRerunIsByteIdentical(t *testing.T) {
 		if !bytes.Equal(again[name], b) {
 			t.Errorf("%s differs on a re-run", name)
 		}
-		if name != schemas.ManifestFile && !bytes.Equal(other[name], b) {
+		// The manifest and the report name the output folder.
+		if name != schemas.ManifestFile && name != schemas.ReportFile && !bytes.Equal(other[name], b) {
 			t.Errorf("%s differs in another output folder", name)
 		}
 	}

@@ -32,9 +32,9 @@ func rejectCounter(reason string) beam.Counter {
 func init() {
 	register.DoFn3x1[context.Context, []byte, func(string), error](&listFn{})
 	register.Emitter1[string]()
-	register.DoFn4x0[context.Context, string, func(Item), func(schemas.Reject)](&inspectFn{})
+	register.DoFn4x0[context.Context, string, func(Item), func(Outcome)](&inspectFn{})
 	register.Emitter1[Item]()
-	register.Emitter1[schemas.Reject]()
+	register.Emitter1[Outcome]()
 }
 
 // ListFiles expands an input spec (folder, glob or single file, local or
@@ -70,7 +70,7 @@ func (f *listFn) ProcessElement(ctx context.Context, _ []byte, emit func(string)
 
 // Inspect reads each file once to hash its content, parses the labels from its
 // name and checks its image header. Files that pass come out as Items; the
-// others as Rejects with the reason of the first check they failed.
+// others as rejected Outcomes with the reason of the first check they failed.
 func Inspect(s beam.Scope, paths beam.PCollection, maxPixels int) (items, rejects beam.PCollection) {
 	s = s.Scope("Inspect")
 	return beam.ParDo2(s, &inspectFn{MaxPixels: maxPixels}, beam.Reshuffle(s, paths))
@@ -85,27 +85,27 @@ type inspectFn struct {
 	pending   []string
 }
 
-func (f *inspectFn) ProcessElement(ctx context.Context, path string, emit func(Item), reject func(schemas.Reject)) {
+func (f *inspectFn) ProcessElement(ctx context.Context, path string, emit func(Item), reject func(Outcome)) {
 	f.pending = append(f.pending, path)
 	if len(f.pending) >= inspectBatch {
 		f.flush(ctx, emit, reject)
 	}
 }
 
-func (f *inspectFn) FinishBundle(ctx context.Context, emit func(Item), reject func(schemas.Reject)) {
+func (f *inspectFn) FinishBundle(ctx context.Context, emit func(Item), reject func(Outcome)) {
 	f.flush(ctx, emit, reject)
 }
 
-func (f *inspectFn) StartBundle(ctx context.Context, emit func(Item), reject func(schemas.Reject)) {
+func (f *inspectFn) StartBundle(ctx context.Context, emit func(Item), reject func(Outcome)) {
 	f.pending = f.pending[:0]
 }
 
 // flush inspects the pending files concurrently, then emits in order from
 // this goroutine: emitters are not safe for concurrent use.
-func (f *inspectFn) flush(ctx context.Context, emit func(Item), reject func(schemas.Reject)) {
+func (f *inspectFn) flush(ctx context.Context, emit func(Item), reject func(Outcome)) {
 	type result struct {
 		item Item
-		rej  *schemas.Reject
+		rej  *Outcome
 	}
 	results := make([]result, len(f.pending))
 	var wg sync.WaitGroup
@@ -133,23 +133,28 @@ func (f *inspectFn) flush(ctx context.Context, emit func(Item), reject func(sche
 
 // inspectFile runs the checks that need no decoding, in the order of the
 // schemas.Reason* list: name, read, empty, header.
-func inspectFile(ctx context.Context, path string, maxPixels int) (Item, *schemas.Reject) {
+func inspectFile(ctx context.Context, path string, maxPixels int) (Item, *Outcome) {
 	name := fsio.Base(path)
-	rej := func(reason, detail, sha string) (Item, *schemas.Reject) {
-		return Item{}, &schemas.Reject{File: name, Path: path, Reason: reason, Detail: detail, SHA256: sha}
-	}
 	l, nameErr := labels.ParseName(name)
+	size := int64(-1)
+	var info preprocess.Info
+	rej := func(reason, detail, sha string) (Item, *Outcome) {
+		return Item{}, &Outcome{File: name, Path: path, SHA256: sha, Labeled: nameErr == nil,
+			Age: l.Age, Gender: l.Gender, Race: l.Race, Status: StatusRejected, Reason: reason, Detail: detail,
+			Bytes: size, Width: info.Width, Height: info.Height}
+	}
 	head, size, sha, err := readHead(ctx, path)
 	if err != nil {
 		if le := (*labels.Error)(nil); errors.As(nameErr, &le) {
 			return rej(le.Reason, le.Detail, "")
 		}
+		size = -1
 		return rej(schemas.ReasonReadError, err.Error(), "")
 	}
 	if le := (*labels.Error)(nil); errors.As(nameErr, &le) {
 		return rej(le.Reason, le.Detail, sha)
 	}
-	info, err := preprocess.Check(head, maxPixels)
+	info, err = preprocess.Check(head, maxPixels)
 	if pe := (*preprocess.Error)(nil); errors.As(err, &pe) {
 		return rej(pe.Reason, pe.Detail, sha)
 	}

@@ -18,42 +18,53 @@ import (
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
-// Outcome is one fact the manifest records; Kind says which field is set.
-type Outcome struct {
-	Kind    string // "inputs", "shard", "rejects" or "group"
+// ManifestFact is one fact the manifest records; Kind says which field is set.
+type ManifestFact struct {
+	Kind    string // "inputs", "shard", "rejects", "group" or "stats"
 	Inputs  int
 	Shard   ShardResult
 	Rejects RejectsResult
 	Group   DupGroup
+	Stats   StatsResult
 }
 
 func init() {
-	beam.RegisterType(reflect.TypeOf(Outcome{}))
-	register.DoFn4x1[context.Context, int, func(*Outcome) bool, func(string), error](&writeManifestFn{})
-	register.Function1x2[int, int, Outcome](inputsOutcome)
-	register.Function1x2[ShardResult, int, Outcome](shardOutcome)
-	register.Function1x2[RejectsResult, int, Outcome](rejectsOutcome)
-	register.Function1x2[DupGroup, int, Outcome](groupOutcome)
-	register.Iter1[Outcome]()
+	beam.RegisterType(reflect.TypeOf(ManifestFact{}))
+	register.DoFn4x1[context.Context, int, func(*ManifestFact) bool, func(string), error](&writeManifestFn{})
+	register.Function1x2[int, int, ManifestFact](inputsOutcome)
+	register.Function1x2[ShardResult, int, ManifestFact](shardOutcome)
+	register.Function1x2[RejectsResult, int, ManifestFact](rejectsOutcome)
+	register.Function1x2[DupGroup, int, ManifestFact](groupOutcome)
+	register.Function1x2[StatsResult, int, ManifestFact](statsOutcome)
+	register.Iter1[ManifestFact]()
 }
 
-func inputsOutcome(n int) (int, Outcome)            { return 0, Outcome{Kind: "inputs", Inputs: n} }
-func shardOutcome(r ShardResult) (int, Outcome)     { return 0, Outcome{Kind: "shard", Shard: r} }
-func rejectsOutcome(r RejectsResult) (int, Outcome) { return 0, Outcome{Kind: "rejects", Rejects: r} }
-func groupOutcome(g DupGroup) (int, Outcome)        { return 0, Outcome{Kind: "group", Group: g} }
+func inputsOutcome(n int) (int, ManifestFact)        { return 0, ManifestFact{Kind: "inputs", Inputs: n} }
+func shardOutcome(r ShardResult) (int, ManifestFact) { return 0, ManifestFact{Kind: "shard", Shard: r} }
+func rejectsOutcome(r RejectsResult) (int, ManifestFact) {
+	return 0, ManifestFact{Kind: "rejects", Rejects: r}
+}
+func groupOutcome(g DupGroup) (int, ManifestFact)    { return 0, ManifestFact{Kind: "group", Group: g} }
+func statsOutcome(r StatsResult) (int, ManifestFact) { return 0, ManifestFact{Kind: "stats", Stats: r} }
 
 // WriteManifest writes manifest.json once every shard and the rejects table
 // are written: it gathers their results under one key with a GroupByKey, which
 // fires only when all of them are in. It fills in empty shard files for shard
-// indices that received no records, and checks that the counts reconcile. It
+// indices that received no records, and checks that the counts reconcile.
+// stats may be an invalid PCollection when no statistics were written. It
 // returns the manifest's path.
-func WriteManifest(s beam.Scope, cfg IngestConfig, spec split.Spec, inputs, shards, rejects, groups beam.PCollection) beam.PCollection {
+func WriteManifest(s beam.Scope, cfg IngestConfig, spec split.Spec, inputs, shards, rejects, groups, stats beam.PCollection) beam.PCollection {
 	s = s.Scope("WriteManifest")
-	facts := beam.Flatten(s,
+	parts := []beam.PCollection{
 		beam.ParDo(s, inputsOutcome, inputs),
 		beam.ParDo(s, shardOutcome, shards),
 		beam.ParDo(s, rejectsOutcome, rejects),
-		beam.ParDo(s, groupOutcome, groups))
+		beam.ParDo(s, groupOutcome, groups),
+	}
+	if stats.IsValid() {
+		parts = append(parts, beam.ParDo(s, statsOutcome, stats))
+	}
+	facts := beam.Flatten(s, parts...)
 	return beam.ParDo(s, &writeManifestFn{Params: cfg.IngestParams, Splits: spec.Names()}, beam.GroupByKey(s, facts))
 }
 
@@ -62,7 +73,7 @@ type writeManifestFn struct {
 	Splits []string
 }
 
-func (f *writeManifestFn) ProcessElement(ctx context.Context, _ int, facts func(*Outcome) bool, emit func(string)) error {
+func (f *writeManifestFn) ProcessElement(ctx context.Context, _ int, facts func(*ManifestFact) bool, emit func(string)) error {
 	m := schemas.Manifest{
 		FormatVersion: schemas.ManifestVersion,
 		Tool:          "facepipe ingest",
@@ -73,8 +84,9 @@ func (f *writeManifestFn) ProcessElement(ctx context.Context, _ int, facts func(
 	bySplit := map[string][]ShardResult{}
 	var groups []DupGroup
 	var rejects []RejectsResult
+	var statsFiles []schemas.FileEntry
 	inputs := 0
-	var o Outcome
+	var o ManifestFact
 	for facts(&o) {
 		switch o.Kind {
 		case "inputs":
@@ -85,6 +97,8 @@ func (f *writeManifestFn) ProcessElement(ctx context.Context, _ int, facts func(
 			rejects = append(rejects, o.Rejects)
 		case "group":
 			groups = append(groups, o.Group)
+		case "stats":
+			statsFiles = append(statsFiles, o.Stats.Files...)
 		}
 	}
 	if len(rejects) != 1 {
@@ -114,6 +128,8 @@ func (f *writeManifestFn) ProcessElement(ctx context.Context, _ int, facts func(
 		m.Counts.DuplicateGroups++
 		m.Counts.DuplicateFiles += len(g.Files)
 	}
+	sort.Slice(statsFiles, func(i, j int) bool { return statsFiles[i].File < statsFiles[j].File })
+	m.Stats = statsFiles
 	m.Counts.Inputs = inputs
 	if m.Counts.Written+m.Counts.Rejected != inputs {
 		return fmt.Errorf("counts don't reconcile: %d inputs, %d written + %d rejected", inputs, m.Counts.Written, m.Counts.Rejected)

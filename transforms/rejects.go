@@ -18,30 +18,41 @@ const RejectsFile = "rejects.parquet"
 
 func init() {
 	register.DoFn4x1[context.Context, int, func(*schemas.Reject) bool, func(RejectsResult), error](&writeRejectsFn{})
-	register.Function1x2[schemas.Reject, int, schemas.Reject](keyAll)
+	register.Function2x0[Outcome, func(int, schemas.Reject)](keyRejects)
 	register.Function1x1[[]byte, schemas.Reject](rejectsSentinel)
+	register.Emitter2[int, schemas.Reject]()
+	register.Function1x2[schemas.Reject, int, schemas.Reject](addKey)
 	register.Iter1[schemas.Reject]()
 	register.Emitter1[RejectsResult]()
 }
 
-// WriteRejects writes every reject, sorted by path, to rejects.parquet under
-// output (an empty table when there are none) and returns one RejectsResult.
+// WriteRejects writes a row for every outcome that is not a write, sorted by
+// path, to rejects.parquet under output (an empty table when there are none)
+// and returns one RejectsResult.
 //
 // The rejects are gathered under one key with a GroupByKey, plus a sentinel
 // so that the group exists when there are none. (A side input would read
 // better, but Prism reschedules a waiting stage that reads one in a busy
 // loop, costing a quarter of the CPU of an ingest run.)
-func WriteRejects(s beam.Scope, output string, rejects beam.PCollection) beam.PCollection {
+func WriteRejects(s beam.Scope, output string, outcomes beam.PCollection) beam.PCollection {
 	s = s.Scope("WriteRejects")
-	all := beam.Flatten(s, rejects, beam.ParDo(s, rejectsSentinel, beam.Impulse(s)))
-	return beam.ParDo(s, &writeRejectsFn{Output: output}, beam.GroupByKey(s, beam.ParDo(s, keyAll, all)))
+	sentinel := beam.ParDo(s, addKey, beam.ParDo(s, rejectsSentinel, beam.Impulse(s)))
+	keyed := beam.Flatten(s, beam.ParDo(s, keyRejects, outcomes), sentinel)
+	return beam.ParDo(s, &writeRejectsFn{Output: output}, beam.GroupByKey(s, keyed))
 }
 
 // rejectsSentinel is the element that makes the rejects group exist; it has
 // no reason, which no real reject lacks.
 func rejectsSentinel([]byte) schemas.Reject { return schemas.Reject{} }
 
-func keyAll(r schemas.Reject) (int, schemas.Reject) { return 0, r }
+// keyRejects keys the rejects of the outcomes for one group.
+func keyRejects(o Outcome, emit func(int, schemas.Reject)) {
+	if o.Status != StatusWritten {
+		emit(0, o.reject())
+	}
+}
+
+func addKey(r schemas.Reject) (int, schemas.Reject) { return 0, r }
 
 type writeRejectsFn struct {
 	Output string

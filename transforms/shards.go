@@ -31,7 +31,7 @@ func init() {
 	register.DoFn4x1[string, func(*Item) bool, func(*int64) bool, func(string, Item), error](&assignShardFn{})
 	register.Iter1[int64]()
 	register.Emitter2[string, Item]()
-	register.DoFn5x1[context.Context, string, func(*Item) bool, func(ShardResult), func(schemas.Reject), error](&writeShardFn{})
+	register.DoFn5x1[context.Context, string, func(*Item) bool, func(ShardResult), func(Outcome), error](&writeShardFn{})
 	register.Emitter1[ShardResult]()
 }
 
@@ -61,7 +61,9 @@ func (f *assignSplitFn) ProcessElement(ctx context.Context, it Item) Item {
 // WriteShards groups the items by shard and writes each shard. Within a
 // split, an item's shard comes from its content hash; the number of shards is
 // --num_shards, or enough to keep shards near --shard_mb.
-func WriteShards(s beam.Scope, cfg IngestConfig, items beam.PCollection) (shards, rejects beam.PCollection) {
+// Every item comes out as an Outcome: written, or rejected when it can't be
+// decoded.
+func WriteShards(s beam.Scope, cfg IngestConfig, items beam.PCollection) (shards, outcomes beam.PCollection) {
 	s = s.Scope("WriteShards")
 	// The shard count of a split depends on its size: join each split's items
 	// with its size estimate. (A side input would do, but Prism keeps
@@ -160,7 +162,7 @@ type writeShardFn struct {
 }
 
 func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter func(*Item) bool,
-	emit func(ShardResult), reject func(schemas.Reject)) error {
+	emit func(ShardResult), settle func(Outcome)) error {
 	splitName, index, of, err := ParseShardName(stem)
 	if err != nil {
 		return err
@@ -179,15 +181,18 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 
 	rel := ShardFile(stem, f.Compression)
 	res := ShardResult{Split: splitName, Index: index, Of: of, File: rel}
-	var rejects []schemas.Reject
+	var outcomes []Outcome
 	err = fsio.WriteAtomic(ctx, fsio.Join(f.Output, rel), func(w io.Writer) error {
 		hc := newHashCounter(w)
 		tw := tfrecord.NewWriter(hc, tfrecord.CompressionFromPath(rel))
-		rejects = rejects[:0]
-		err := f.encodeAll(ctx, items, func(i int, rec []byte, rej *schemas.Reject) error {
+		outcomes = outcomes[:0]
+		err := f.encodeAll(ctx, items, func(i int, rec []byte, o *Outcome) error {
 			progress.add(1)
-			if rej != nil {
-				rejects = append(rejects, *rej)
+			if o.Status == StatusWritten {
+				o.Split, o.Shard = splitName, rel
+			}
+			outcomes = append(outcomes, *o)
+			if rec == nil {
 				return nil
 			}
 			return tw.Write(rec)
@@ -206,9 +211,11 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 		return fmt.Errorf("writing shard %s: %w", rel, err)
 	}
 	imagesWritten.Inc(ctx, int64(res.Records))
-	for _, r := range rejects {
-		rejectCounter(r.Reason).Inc(ctx, 1)
-		reject(r)
+	for _, o := range outcomes {
+		if o.Status != StatusWritten {
+			rejectCounter(o.Reason).Inc(ctx, 1)
+		}
+		settle(o)
 	}
 	emit(res)
 	return nil
@@ -216,14 +223,14 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 
 // encodeAll preprocesses and encodes items on a pool of goroutines and hands
 // the results to write in order, holding at most a few records in memory.
-func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i int, rec []byte, rej *schemas.Reject) error) error {
+func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i int, rec []byte, o *Outcome) error) error {
 	workers := f.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	type slot struct {
 		rec  []byte
-		rej  *schemas.Reject
+		out  Outcome
 		err  error
 		done chan struct{}
 	}
@@ -245,7 +252,7 @@ func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i
 				case buf = <-free:
 				default:
 				}
-				slots[i].rec, slots[i].rej, slots[i].err = enc.encode(ctx, &items[i], buf)
+				slots[i].rec, slots[i].out, slots[i].err = enc.encode(ctx, &items[i], buf)
 				close(slots[i].done)
 			}
 		}()
@@ -278,7 +285,7 @@ func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i
 		if s.err != nil {
 			return s.err
 		}
-		if err := write(i, s.rec, s.rej); err != nil {
+		if err := write(i, s.rec, &s.out); err != nil {
 			return err
 		}
 		if s.rec != nil {
@@ -287,7 +294,7 @@ func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i
 			default:
 			}
 		}
-		s.rec, s.rej = nil, nil
+		s.rec, s.out = nil, Outcome{}
 		<-tokens
 	}
 	return nil
@@ -300,11 +307,12 @@ type encoder struct {
 	raw    []byte
 }
 
-// encode returns the record, or a reject for a content problem, or an error
-// that should fail the bundle (none today: read errors are rejects).
-func (e *encoder) encode(ctx context.Context, it *Item, buf []byte) ([]byte, *schemas.Reject, error) {
-	rej := func(reason, detail string) ([]byte, *schemas.Reject, error) {
-		return nil, &schemas.Reject{File: it.Name, Path: it.Path, SHA256: it.SHA256, Reason: reason, Detail: detail}, nil
+// encode returns the record and the written outcome, or no record and a
+// rejected outcome for a content problem, or an error that should fail the
+// bundle (none today: read errors are rejects).
+func (e *encoder) encode(ctx context.Context, it *Item, buf []byte) ([]byte, Outcome, error) {
+	rej := func(reason, detail string) ([]byte, Outcome, error) {
+		return nil, it.outcome(StatusRejected, reason, detail), nil
 	}
 	data, err := fsio.ReadFile(ctx, it.Path)
 	if err != nil {
@@ -318,29 +326,28 @@ func (e *encoder) encode(ctx context.Context, it *Item, buf []byte) ([]byte, *sc
 		Filename: it.Name, SHA256: it.SHA256, Split: it.Split, Channels: 3,
 	}
 	opts := preprocess.Options{Size: e.fn.ImageSize, MaxPixels: e.fn.MaxPixels}
-	var pe *preprocess.Error
-	switch e.fn.Encoding {
-	case schemas.EncodingJPEG:
-		_, info, err := preprocess.Decode(data, opts.MaxPixels)
-		if errors.As(err, &pe) {
-			return rej(pe.Reason, pe.Detail)
-		}
-		rec.ImageJPEG, rec.Height, rec.Width = data, int64(info.Height), int64(info.Width)
-	default:
-		e.floats, _, err = preprocess.Preprocess(data, opts, e.floats)
-		if errors.As(err, &pe) {
-			return rej(pe.Reason, pe.Detail)
-		}
-		rec.Height, rec.Width = int64(e.fn.ImageSize), int64(e.fn.ImageSize)
-		if e.fn.Encoding == schemas.EncodingUint8 {
-			e.raw = preprocess.Quantize(e.raw, e.floats)
-			rec.ImageRaw = e.raw
-		} else {
-			rec.Image = e.floats
-		}
+	var info preprocess.Info
+	if e.fn.Encoding == schemas.EncodingJPEG {
+		_, info, err = preprocess.Decode(data, opts.MaxPixels) // validates; the bytes are stored as they are
+	} else {
+		e.floats, info, err = preprocess.Preprocess(data, opts, e.floats)
+	}
+	if pe := (*preprocess.Error)(nil); errors.As(err, &pe) {
+		return rej(pe.Reason, pe.Detail)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, Outcome{}, err
 	}
-	return example.AppendEncode(buf[:0], &rec), nil, nil
+	switch e.fn.Encoding {
+	case schemas.EncodingJPEG:
+		rec.ImageJPEG, rec.Height, rec.Width = data, int64(info.Height), int64(info.Width)
+	case schemas.EncodingUint8:
+		e.raw = preprocess.Quantize(e.raw, e.floats)
+		rec.ImageRaw, rec.Height, rec.Width = e.raw, int64(e.fn.ImageSize), int64(e.fn.ImageSize)
+	default:
+		rec.Image, rec.Height, rec.Width = e.floats, int64(e.fn.ImageSize), int64(e.fn.ImageSize)
+	}
+	o := it.outcome(StatusWritten, "", "")
+	o.Grayscale = info.Grayscale
+	return example.AppendEncode(buf[:0], &rec), o, nil
 }

@@ -43,6 +43,7 @@ var (
 	limit          = flag.Int("limit", 0, "ingest only the first N files by path (0: all)")
 	maxPixels      = flag.Int("max_pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more pixels")
 	workers        = flag.Int("workers", 0, "decode goroutines per shard writer (0: one per core)")
+	withStats      = flag.Bool("stats", true, "write the statistics tables under stats/ and report.html")
 	logLevel       = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
 	cpuProfile     = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile     = flag.String("memprofile", "", "write a heap profile at the end of the run to this file")
@@ -72,6 +73,7 @@ func run(ctx context.Context) error {
 			KeepDuplicates: *keepDuplicates, Limit: *limit, MaxPixels: *maxPixels,
 		},
 		Workers: *workers,
+		NoStats: !*withStats,
 	}
 	spec, err := cfg.Validate()
 	if err != nil {

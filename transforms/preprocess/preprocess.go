@@ -290,3 +290,21 @@ func grow[T any](s []T, n int) []T {
 	}
 	return make([]T, n)
 }
+
+// Thumbnail decodes an image and returns a size×size JPEG of it, for reports.
+func Thumbnail(data []byte, size int) ([]byte, error) {
+	m, _, err := Decode(data, DefaultMaxPixels)
+	if err != nil {
+		return nil, err
+	}
+	px := Quantize(nil, m.ResizeFloat32(size, size, nil))
+	img := image.NewRGBA(image.Rect(0, 0, size, size))
+	for i := 0; i < size*size; i++ {
+		img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = px[3*i], px[3*i+1], px[3*i+2], 255
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,258 @@
+package transforms
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms/labelstats"
+	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/report"
+)
+
+// StatsFact is one input of the statistics writer; Kind says which field is
+// set.
+type StatsFact struct {
+	Kind    string // "split", "group" or "outcome"
+	Split   labelstats.Accumulator
+	Group   DupGroup
+	Outcome Outcome
+}
+
+// StatsResult lists the files the statistics stage wrote.
+type StatsResult struct {
+	Files []schemas.FileEntry
+}
+
+func init() {
+	beam.RegisterType(reflect.TypeOf(StatsFact{}))
+	beam.RegisterType(reflect.TypeOf(StatsResult{}))
+	beam.RegisterType(reflect.TypeOf(labelstats.Accumulator{}))
+	register.Function1x2[Outcome, string, Outcome](keyBySplitOrStatus)
+	register.Combiner3[labelstats.Accumulator, Outcome, labelstats.Accumulator](&statsFn{})
+	register.Function2x2[string, labelstats.Accumulator, int, StatsFact](splitFact)
+	register.Function1x2[DupGroup, int, StatsFact](groupFact)
+	register.Function1x2[Outcome, int, StatsFact](outcomeFact)
+	register.Iter1[StatsFact]()
+	register.DoFn4x1[context.Context, int, func(*StatsFact) bool, func(StatsResult), error](&writeStatsFn{})
+	register.Emitter1[StatsResult]()
+}
+
+// WriteStats computes the dataset statistics from the outcomes in the same
+// run, as a Beam combine per split, and writes the Parquet tables under
+// stats/ and the HTML report. Everything the writer needs (the per-split
+// accumulators, the duplicate groups and the outcomes for labels.parquet)
+// meets in one GroupByKey, so the tables come out of a single stage at the end
+// of the run. It returns a StatsResult listing the files written.
+func WriteStats(s beam.Scope, cfg IngestConfig, splitNames []string, outcomes, groups beam.PCollection) beam.PCollection {
+	s = s.Scope("WriteStats")
+	perSplit := beam.CombinePerKey(s, &statsFn{}, beam.ParDo(s, keyBySplitOrStatus, outcomes))
+	facts := beam.Flatten(s,
+		beam.ParDo(s, splitFact, perSplit),
+		beam.ParDo(s, groupFact, groups),
+		beam.ParDo(s, outcomeFact, outcomes))
+	return beam.ParDo(s, &writeStatsFn{Output: cfg.Output, Splits: splitNames, Params: cfg.IngestParams}, beam.GroupByKey(s, facts))
+}
+
+// keyBySplitOrStatus keys written outcomes by split and the others by "", the
+// key of the rejects' statistics.
+func keyBySplitOrStatus(o Outcome) (string, Outcome) {
+	if o.Status == StatusWritten {
+		return o.Split, o
+	}
+	return "", o
+}
+
+func splitFact(_ string, a labelstats.Accumulator) (int, StatsFact) {
+	return 0, StatsFact{Kind: "split", Split: a}
+}
+func groupFact(g DupGroup) (int, StatsFact)  { return 0, StatsFact{Kind: "group", Group: g} }
+func outcomeFact(o Outcome) (int, StatsFact) { return 0, StatsFact{Kind: "outcome", Outcome: o} }
+
+// statsFn combines outcomes into a labelstats.Accumulator.
+type statsFn struct{}
+
+func (statsFn) CreateAccumulator() labelstats.Accumulator { return *labelstats.New() }
+
+func (statsFn) AddInput(a labelstats.Accumulator, o Outcome) labelstats.Accumulator {
+	if o.Status == StatusWritten {
+		a.AddWritten(o.Split, o.Age, o.Gender, o.Race, o.Grayscale, labelstats.Sample{
+			SHA256: o.SHA256, Path: o.Path, File: o.File, Split: o.Split, Age: o.Age, Gender: o.Gender})
+	} else {
+		a.AddRejected(o.Reason)
+	}
+	return a
+}
+
+func (statsFn) MergeAccumulators(a, b labelstats.Accumulator) labelstats.Accumulator {
+	a.Merge(&b)
+	return a
+}
+
+func (statsFn) ExtractOutput(a labelstats.Accumulator) labelstats.Accumulator { return a }
+
+// writeStatsFn writes the aggregate tables and the report.
+type writeStatsFn struct {
+	Output string
+	Splits []string // in spec order
+	Params schemas.IngestParams
+}
+
+func (f *writeStatsFn) ProcessElement(ctx context.Context, _ int, iter func(*StatsFact) bool, emit func(StatsResult)) error {
+	bySplit := map[string]*labelstats.Accumulator{}
+	rejected := labelstats.New()
+	var groups []DupGroup
+	var rows []schemas.LabelRow
+	var fact StatsFact
+	for iter(&fact) {
+		switch fact.Kind {
+		case "split":
+			a := fact.Split
+			if a.Split == "" {
+				rejected.Merge(&a)
+			} else {
+				bySplit[a.Split] = &a
+			}
+		case "group":
+			groups = append(groups, fact.Group)
+		case "outcome":
+			rows = append(rows, labelRow(&fact.Outcome))
+		}
+	}
+	// Every split of the spec has rows, empty ones included.
+	var splits []*labelstats.Accumulator
+	for _, name := range f.Splits {
+		a, ok := bySplit[name]
+		if !ok {
+			a = labelstats.New()
+			a.Split = name
+		}
+		splits = append(splits, a)
+	}
+	sort.Slice(groups, func(i, j int) bool { return groups[i].SHA256 < groups[j].SHA256 })
+	var dups []schemas.DuplicateRow
+	for _, g := range groups {
+		dups = append(dups, schemas.DuplicateRow{SHA256: g.SHA256, Files: g.Files, LabelsAgree: g.LabelsAgree, Action: g.Action})
+	}
+
+	sortLabelRows(rows)
+
+	var res StatsResult
+	write := func(name string, records int, rows func(io.Writer) error) error {
+		entry, err := writeEntry(ctx, f.Output, name, rows)
+		entry.Records = records
+		res.Files = append(res.Files, entry)
+		return err
+	}
+	stats := schemas.StatsDir + "/"
+	for _, t := range []struct {
+		name string
+		fn   func(io.Writer) error
+	}{
+		{schemas.LabelsTable, func(w io.Writer) error { return WriteParquet(w, rows) }},
+		{schemas.GenderTable, func(w io.Writer) error { return WriteParquet(w, labelstats.GenderRows(splits)) }},
+		{schemas.AgeHistTable, func(w io.Writer) error { return WriteParquet(w, labelstats.AgeHistRows(splits)) }},
+		{schemas.RaceTable, func(w io.Writer) error { return WriteParquet(w, labelstats.RaceRows(splits)) }},
+		{schemas.AgeSummaryTable, func(w io.Writer) error { return WriteParquet(w, labelstats.AgeSummaryRows(splits)) }},
+		{schemas.DuplicatesTable, func(w io.Writer) error { return WriteParquet(w, dups) }},
+	} {
+		records := 0
+		if t.name == schemas.LabelsTable {
+			records = len(rows)
+		}
+		if err := write(stats+t.name, records, t.fn); err != nil {
+			return err
+		}
+	}
+	data := report.Data{Params: f.Params, Splits: splits, Rejected: rejected, Groups: len(groups), Thumbnails: thumbnails(ctx, splits)}
+	for _, g := range groups {
+		data.DuplicateFiles += len(g.Files)
+		if !g.LabelsAgree {
+			data.ConflictGroups++
+		}
+	}
+	if err := write(schemas.ReportFile, 0, func(w io.Writer) error { return report.Render(w, &data) }); err != nil {
+		return err
+	}
+	emit(res)
+	return nil
+}
+
+// writeEntry writes one output file atomically and describes it.
+func writeEntry(ctx context.Context, out, rel string, write func(io.Writer) error) (schemas.FileEntry, error) {
+	entry := schemas.FileEntry{File: rel}
+	err := fsio.WriteAtomic(ctx, fsio.Join(out, rel), func(w io.Writer) error {
+		hc := newHashCounter(w)
+		if err := write(hc); err != nil {
+			return err
+		}
+		entry.Bytes, entry.SHA256 = hc.n, hc.sum()
+		return nil
+	})
+	if err != nil {
+		return entry, fmt.Errorf("writing %s: %w", rel, err)
+	}
+	return entry, nil
+}
+
+// sortLabelRows orders labels.parquet by path.
+func sortLabelRows(rows []schemas.LabelRow) {
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].Path != rows[j].Path {
+			return rows[i].Path < rows[j].Path
+		}
+		return rows[i].Status < rows[j].Status
+	})
+}
+
+func labelRow(o *Outcome) schemas.LabelRow {
+	r := schemas.LabelRow{
+		File: o.File, Path: o.Path, SHA256: o.SHA256, Status: o.Status, RejectReason: o.Reason,
+		Width: int32(o.Width), Height: int32(o.Height), IsGrayscale: o.Grayscale,
+	}
+	if o.Labeled {
+		age, gender, race := int32(o.Age), int32(o.Gender), int32(o.Race)
+		r.Age, r.Gender, r.Race = &age, &gender, &race
+	}
+	if o.Bytes >= 0 {
+		b := o.Bytes
+		r.Bytes = &b
+	}
+	if o.Status == StatusWritten {
+		r.Split, r.Shard = o.Split, o.Shard
+	}
+	return r
+}
+
+// thumbnailSize is the side of the report's sample thumbnails.
+const thumbnailSize = 96
+
+// thumbnails reads and shrinks the report's samples: the written images with
+// the smallest content digests over all splits. An image that can't be read
+// any more is skipped: the report is not worth failing the run for.
+func thumbnails(ctx context.Context, splits []*labelstats.Accumulator) []report.Thumbnail {
+	all := labelstats.New()
+	for _, a := range splits {
+		all.Merge(a)
+	}
+	var out []report.Thumbnail
+	for _, s := range all.Samples {
+		data, err := fsio.ReadFile(ctx, s.Path)
+		if err != nil {
+			continue
+		}
+		thumb, err := preprocess.Thumbnail(data, thumbnailSize)
+		if err != nil {
+			continue
+		}
+		out = append(out, report.Thumbnail{JPEG: thumb, File: s.File, Split: s.Split, Age: s.Age, Gender: s.Gender})
+	}
+	return out
+}
