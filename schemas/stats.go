@@ -19,21 +19,24 @@ const (
 // LabelRow is one row of labels.parquet: one input image, whatever became of
 // it. Labels are null when the name couldn't be read; race is -1 when the
 // name has no race field.
+//
+// Nullable columns are pointers: parquet-go's "optional" tag on plain fields
+// wrote some empty strings as "" instead of null.
 type LabelRow struct {
-	File         string `parquet:"file"`
-	Path         string `parquet:"path"`
-	SHA256       string `parquet:"sha256,optional"` // null when the file couldn't be read
-	Age          *int32 `parquet:"age"`
-	Gender       *int32 `parquet:"gender"`
-	Race         *int32 `parquet:"race"`
-	Split        string `parquet:"split,optional"` // null unless written
-	Shard        string `parquet:"shard,optional"` // the shard file, null unless written
-	Status       string `parquet:"status"`         // written, rejected or duplicate
-	RejectReason string `parquet:"reject_reason,optional"`
-	Bytes        *int64 `parquet:"bytes"`
-	Width        int32  `parquet:"width,optional"` // from the header; null when unknown
-	Height       int32  `parquet:"height,optional"`
-	IsGrayscale  bool   `parquet:"is_grayscale"` // decoded, with all three channels equal
+	File         string  `parquet:"file"`
+	Path         string  `parquet:"path"`
+	SHA256       *string `parquet:"sha256"` // null when the file couldn't be read
+	Age          *int32  `parquet:"age"`
+	Gender       *int32  `parquet:"gender"`
+	Race         *int32  `parquet:"race"`
+	Split        *string `parquet:"split"` // null unless written
+	Shard        *string `parquet:"shard"` // the shard file, null unless written
+	Status       string  `parquet:"status"`
+	RejectReason *string `parquet:"reject_reason"` // null when written
+	Bytes        *int64  `parquet:"bytes"`         // null when the file couldn't be read
+	Width        *int32  `parquet:"width"`         // from the header; null when unknown
+	Height       *int32  `parquet:"height"`
+	IsGrayscale  bool    `parquet:"is_grayscale"` // decoded, with all three channels equal
 }
 
 // GenderRow is one row of gender_distribution.parquet: the written records of

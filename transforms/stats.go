@@ -213,20 +213,30 @@ func sortLabelRows(rows []schemas.LabelRow) {
 }
 
 func labelRow(o *Outcome) schemas.LabelRow {
-	r := schemas.LabelRow{
-		File: o.File, Path: o.Path, SHA256: o.SHA256, Status: o.Status, RejectReason: o.Reason,
-		Width: int32(o.Width), Height: int32(o.Height), IsGrayscale: o.Grayscale,
+	r := schemas.LabelRow{File: o.File, Path: o.Path, Status: o.Status, IsGrayscale: o.Grayscale}
+	str := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
 	}
+	i32 := func(v int) *int32 {
+		x := int32(v)
+		return &x
+	}
+	r.SHA256, r.RejectReason = str(o.SHA256), str(o.Reason)
 	if o.Labeled {
-		age, gender, race := int32(o.Age), int32(o.Gender), int32(o.Race)
-		r.Age, r.Gender, r.Race = &age, &gender, &race
+		r.Age, r.Gender, r.Race = i32(o.Age), i32(o.Gender), i32(o.Race)
 	}
 	if o.Bytes >= 0 {
 		b := o.Bytes
 		r.Bytes = &b
 	}
+	if o.Width > 0 {
+		r.Width, r.Height = i32(o.Width), i32(o.Height)
+	}
 	if o.Status == StatusWritten {
-		r.Split, r.Shard = o.Split, o.Shard
+		r.Split, r.Shard = str(o.Split), str(o.Shard)
 	}
 	return r
 }

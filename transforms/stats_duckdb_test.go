@@ -109,6 +109,14 @@ func TestStatsInDuckDB(t *testing.T) {
 			t.Errorf("%s: reject_reason %q, want %q", f.Name, got.String, f.Reason)
 		}
 	}
+	// Nulls: exactly the written rows have a split and a shard and no reason.
+	var badNulls int64
+	db.QueryRow("SELECT count(*) FROM " + table(schemas.LabelsTable) + " WHERE (status = 'written') != " +
+		"(split IS NOT NULL AND shard IS NOT NULL AND reject_reason IS NULL)").Scan(&badNulls)
+	if badNulls != 0 {
+		t.Errorf("%d rows whose split, shard or reject_reason disagree with their status", badNulls)
+	}
+
 	// Rejected names have null labels; names without race have -1.
 	var badNames int64
 	for _, f := range files {
