@@ -20,7 +20,20 @@ type kernel struct {
 
 type kernelKey struct{ in, out int }
 
-var kernels sync.Map // kernelKey → *kernel
+var kernels sync.Map // kernelKey or areaKey → *kernel
+
+func loadKernel(key any) (*kernel, bool) {
+	k, ok := kernels.Load(key)
+	if !ok {
+		return nil, false
+	}
+	return k.(*kernel), true
+}
+
+func storeKernel(key any, k *kernel) *kernel {
+	actual, _ := kernels.LoadOrStore(key, k)
+	return actual.(*kernel)
+}
 
 // bilinearKernel builds the weights of a triangle (bilinear) filter with
 // half-pixel centres, as Pillow's BILINEAR resample does: output sample i is
@@ -30,8 +43,8 @@ var kernels sync.Map // kernelKey → *kernel
 // When upsampling this is exactly TensorFlow 2's tf.image.resize(bilinear).
 func bilinearKernel(in, out int) *kernel {
 	key := kernelKey{in, out}
-	if k, ok := kernels.Load(key); ok {
-		return k.(*kernel)
+	if k, ok := loadKernel(key); ok {
+		return k
 	}
 	ratio := float64(in) / float64(out)
 	filterScale := math.Max(ratio, 1)
@@ -81,8 +94,7 @@ func bilinearKernel(in, out int) *kernel {
 	for i, v := range k.weight {
 		k.w32[i] = float32(v)
 	}
-	actual, _ := kernels.LoadOrStore(key, k)
-	return actual.(*kernel)
+	return storeKernel(key, k)
 }
 
 var scratch = sync.Pool{New: func() any { return new([]float32) }}

@@ -234,6 +234,7 @@ type Reader struct {
 	ftr    [footerSize]byte
 	buf    []byte
 	err    error
+	bad    int64 // bytes of the record whose data CRC failed, for Resume
 }
 
 // NewReader returns a Reader of the records in r, compressed as c. The name
@@ -261,6 +262,25 @@ func (r *Reader) Next() ([]byte, error) {
 	r.offset += headerSize + int64(len(data)) + footerSize
 	r.record++
 	return data, nil
+}
+
+// ReasonDataCRC is the CorruptError reason of a record whose data does not
+// match its CRC while its framing does.
+const ReasonDataCRC = "data crc mismatch"
+
+// Resume continues after a record whose data CRC did not match: its length
+// was intact, so the next record starts right after it. It reports false, and
+// the reader stays failed, after any other error; the framing can't be
+// trusted then.
+func (r *Reader) Resume() bool {
+	var ce *CorruptError
+	if !errors.As(r.err, &ce) || ce.Reason != ReasonDataCRC || r.bad == 0 {
+		return false
+	}
+	r.offset += r.bad
+	r.record++
+	r.err, r.bad = nil, 0
+	return true
 }
 
 // Offset returns the byte offset, in the uncompressed stream, of the record
@@ -297,7 +317,8 @@ func (r *Reader) next() ([]byte, error) {
 		return nil, r.readError("file ends inside the data crc", err)
 	}
 	if binary.LittleEndian.Uint32(r.ftr[:]) != MaskedCRC(r.buf) {
-		return nil, r.corrupt("data crc mismatch", nil)
+		r.bad = headerSize + int64(length) + footerSize
+		return nil, r.corrupt(ReasonDataCRC, nil)
 	}
 	return r.buf, nil
 }

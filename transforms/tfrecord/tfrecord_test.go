@@ -639,3 +639,50 @@ func TestWriteAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestResume: a flipped byte inside one record's data is skipped and the
+// following records are still read; a damaged length is not resumable.
+func TestResume(t *testing.T) {
+	var b bytes.Buffer
+	w := NewWriter(&b, None)
+	for i := 0; i < 5; i++ {
+		if err := w.Write(bytes.Repeat([]byte{byte('a' + i)}, 100+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	orig := append([]byte(nil), b.Bytes()...)
+	data := append([]byte(nil), orig...)
+	// Record 2 starts after records 0 and 1 (16 bytes of framing each).
+	start2 := int64(16+100) + int64(16+101)
+	data[start2+12+50] ^= 0xff
+	r := NewReader(bytes.NewReader(data), None, "x")
+	var got []byte
+	skipped := 0
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var ce *CorruptError
+			if !errors.As(err, &ce) || ce.Offset != start2 || ce.Record != 2 || !r.Resume() {
+				t.Fatalf("error %v at record %d", err, r.Count())
+			}
+			skipped++
+			continue
+		}
+		got = append(got, rec[0])
+	}
+	if string(got) != "abde" || skipped != 1 {
+		t.Errorf("read %q, skipped %d; want abde and 1", got, skipped)
+	}
+	// A damaged length is final.
+	data2 := append([]byte(nil), orig...)
+	data2[int64(16+100)+2] ^= 0xff
+	r = NewReader(bytes.NewReader(data2), None, "y")
+	r.Next()
+	if _, err := r.Next(); err == nil || r.Resume() {
+		t.Errorf("a damaged length must not resume (err %v)", err)
+	}
+}

@@ -1,0 +1,70 @@
+// Package dataset streams an ingest output's shards into fixed-shape training
+// batches: it verifies every record's CRCs, decodes records on a pool of
+// goroutines, resizes them to the model's input size by area averaging,
+// optionally augments them, shuffles them through a bounded buffer, batches
+// and prefetches. It never holds the dataset in memory, and with a seed the
+// batches are the same on every run, whatever the goroutine scheduling.
+package dataset
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/schemas"
+)
+
+// Source is an ingest output folder: its manifest and shards.
+type Source struct {
+	Dir            string
+	Manifest       *schemas.Manifest
+	ManifestSHA256 string // digest of manifest.json, to tie models to their data
+}
+
+// Open reads the manifest of an ingest output folder, local or gs://.
+func Open(ctx context.Context, dir string) (*Source, error) {
+	dir = fsio.ExpandHome(dir)
+	p := fsio.Join(dir, schemas.ManifestFile)
+	data, err := fsio.ReadFile(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %s: no manifest (is this an ingest output that finished?): %w", dir, err)
+	}
+	m, err := schemas.ParseManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %s: %w", p, err)
+	}
+	switch m.Parameters.Encoding {
+	case schemas.EncodingFloat32, schemas.EncodingUint8, schemas.EncodingJPEG:
+	default:
+		return nil, fmt.Errorf("dataset: %s: unknown encoding %q", p, m.Parameters.Encoding)
+	}
+	d := sha256.Sum256(data)
+	return &Source{Dir: dir, Manifest: m, ManifestSHA256: hex.EncodeToString(d[:])}, nil
+}
+
+// Records is the number of records of a split.
+func (s *Source) Records(split string) int {
+	if sp := s.Manifest.Split(split); sp != nil {
+		return sp.Records
+	}
+	return 0
+}
+
+// shards lists the paths of a split's shard files.
+func (s *Source) shards(split string) ([]string, error) {
+	sp := s.Manifest.Split(split)
+	if sp == nil {
+		return nil, fmt.Errorf("dataset: %s has no split %q", s.Dir, split)
+	}
+	var paths []string
+	for _, sh := range sp.Shards {
+		paths = append(paths, fsio.Join(s.Dir, sh.File))
+	}
+	return paths, nil
+}
+
+// StoredSize is the height and width of the stored images (their source size
+// varies for the jpeg encoding, which is preprocessed to this size on read).
+func (s *Source) StoredSize() int { return s.Manifest.Parameters.ImageSize }

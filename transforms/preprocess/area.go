@@ -1,0 +1,76 @@
+package preprocess
+
+import "math"
+
+type areaKey struct{ in, out int }
+
+// areaKernel builds the weights of area averaging from in to out samples:
+// output i covers the input interval [i·in/out, (i+1)·in/out), and each input
+// pixel weighs by how much of it lies inside, as OpenCV's INTER_AREA and
+// TensorFlow's area resize do.
+func areaKernel(in, out int) *kernel {
+	if k, ok := loadKernel(areaKey{in, out}); ok {
+		return k
+	}
+	scale := float64(in) / float64(out)
+	taps := int(math.Ceil(scale)) + 1
+	taps = min(taps, in)
+	k := &kernel{taps: taps, start: make([]int, out), weight: make([]float64, out*taps)}
+	for i := 0; i < out; i++ {
+		lo, hi := float64(i)*scale, float64(i+1)*scale
+		first := min(int(math.Floor(lo)), in-taps)
+		k.start[i] = first
+		for t := 0; t < taps; t++ {
+			p := float64(first + t)
+			overlap := math.Min(hi, p+1) - math.Max(lo, p)
+			if overlap > 0 {
+				k.weight[i*taps+t] = overlap / scale
+			}
+		}
+	}
+	k.w32 = make([]float32, len(k.weight))
+	for i, v := range k.weight {
+		k.w32[i] = float32(v)
+	}
+	return storeKernel(areaKey{in, out}, k)
+}
+
+// ResizeArea resizes an HWC float image of inH×inW×c to outH×outW×c by area
+// averaging, appending to dst[:0]. It is how training readers shrink stored
+// images to a smaller input size: every stored pixel contributes, with no
+// aliasing.
+func ResizeArea(src []float32, inH, inW, c, outH, outW int, dst []float32) []float32 {
+	if inH == outH && inW == outW {
+		return append(dst[:0], src[:inH*inW*c]...)
+	}
+	kx, ky := areaKernel(inW, outW), areaKernel(inH, outH)
+	tmp := make([]float32, inH*outW*c)
+	for y := 0; y < inH; y++ {
+		row := src[y*inW*c : (y+1)*inW*c]
+		out := tmp[y*outW*c : (y+1)*outW*c]
+		for x := 0; x < outW; x++ {
+			s := kx.start[x]
+			for ch := 0; ch < c; ch++ {
+				var v float64
+				for t, w := range kx.weight[x*kx.taps : (x+1)*kx.taps] {
+					v += w * float64(row[(s+t)*c+ch])
+				}
+				out[x*c+ch] = float32(v)
+			}
+		}
+	}
+	dst = grow(dst[:0], outH*outW*c)
+	rowLen := outW * c
+	for y := 0; y < outH; y++ {
+		out := dst[y*rowLen : (y+1)*rowLen]
+		s := ky.start[y]
+		for i := range out {
+			var v float64
+			for t, w := range ky.weight[y*ky.taps : (y+1)*ky.taps] {
+				v += w * float64(tmp[(s+t)*rowLen+i])
+			}
+			out[i] = float32(v)
+		}
+	}
+	return dst
+}
