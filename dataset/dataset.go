@@ -7,10 +7,13 @@
 package dataset
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/schemas"
@@ -68,3 +71,22 @@ func (s *Source) shards(split string) ([]string, error) {
 // StoredSize is the height and width of the stored images (their source size
 // varies for the jpeg encoding, which is preprocessed to this size on read).
 func (s *Source) StoredSize() int { return s.Manifest.Parameters.ImageSize }
+
+// MedianAge reads a split's median age from the ingest statistics
+// (stats/age_summary.parquet).
+func (s *Source) MedianAge(ctx context.Context, split string) (float64, error) {
+	data, err := fsio.ReadFile(ctx, fsio.Join(s.Dir, schemas.StatsDir, schemas.AgeSummaryTable))
+	if err != nil {
+		return 0, err
+	}
+	rows, err := parquet.Read[schemas.AgeSummaryRow](bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rows {
+		if r.Split == split && r.Gender == "all" && r.Count > 0 {
+			return r.Median, nil
+		}
+	}
+	return 0, fmt.Errorf("dataset: no age summary for split %s", split)
+}

@@ -44,33 +44,50 @@ func ResizeArea(src []float32, inH, inW, c, outH, outW int, dst []float32) []flo
 		return append(dst[:0], src[:inH*inW*c]...)
 	}
 	kx, ky := areaKernel(inW, outW), areaKernel(inH, outH)
-	tmp := make([]float32, inH*outW*c)
-	for y := 0; y < inH; y++ {
-		row := src[y*inW*c : (y+1)*inW*c]
-		out := tmp[y*outW*c : (y+1)*outW*c]
-		for x := 0; x < outW; x++ {
-			s := kx.start[x]
-			for ch := 0; ch < c; ch++ {
-				var v float64
-				for t, w := range kx.weight[x*kx.taps : (x+1)*kx.taps] {
-					v += w * float64(row[(s+t)*c+ch])
-				}
-				out[x*c+ch] = float32(v)
+	// Vertical pass first, on whole rows: out rows are weighted sums of
+	// contiguous input rows, which vectorizes well; then horizontal.
+	rowLen := inW * c
+	tmp := make([]float32, outH*rowLen)
+	for y := 0; y < outH; y++ {
+		out := tmp[y*rowLen : (y+1)*rowLen]
+		s := ky.start[y]
+		for t, w := range ky.w32[y*ky.taps : (y+1)*ky.taps] {
+			if w == 0 {
+				continue
+			}
+			in := src[(s+t)*rowLen : (s+t+1)*rowLen]
+			in = in[:len(out)]
+			for i, v := range in {
+				out[i] += w * v
 			}
 		}
 	}
 	dst = grow(dst[:0], outH*outW*c)
-	rowLen := outW * c
 	for y := 0; y < outH; y++ {
-		out := dst[y*rowLen : (y+1)*rowLen]
-		s := ky.start[y]
-		for i := range out {
-			var v float64
-			for t, w := range ky.weight[y*ky.taps : (y+1)*ky.taps] {
-				v += w * float64(tmp[(s+t)*rowLen+i])
+		row := tmp[y*rowLen : (y+1)*rowLen]
+		out := dst[y*outW*c : (y+1)*outW*c]
+		for x := 0; x < outW; x++ {
+			s := kx.start[x]
+			for ch := 0; ch < c; ch++ {
+				var v float32
+				for t, w := range kx.w32[x*kx.taps : (x+1)*kx.taps] {
+					v += w * row[(s+t)*c+ch]
+				}
+				out[x*c+ch] = v
 			}
-			out[i] = float32(v)
 		}
 	}
 	return dst
+}
+
+// ModelInput is the preprocessing of a model that was trained on images
+// stored at stored×stored and takes input×input: Preprocess to the stored
+// size, then area averaging to the input size. Scoring calls it on image
+// files; the training reader applies the same two steps to stored records.
+func ModelInput(data []byte, stored, input int, dst []float32) ([]float32, Info, error) {
+	img, info, err := Preprocess(data, Options{Size: stored}, nil)
+	if err != nil {
+		return dst[:0], info, err
+	}
+	return ResizeArea(img, stored, stored, 3, input, input, dst), info, nil
 }

@@ -1,0 +1,220 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/layers"
+	"github.com/gomlx/gomlx/ml/layers/activation"
+	"github.com/gomlx/gomlx/ml/layers/norm"
+	mlmodel "github.com/gomlx/gomlx/ml/model"
+)
+
+// Tasks.
+const (
+	TaskAge    = "age"    // regression in years, MAE loss
+	TaskGender = "gender" // logit of female, binary cross-entropy
+)
+
+// Built-in backbones, sized for training from scratch on CPU.
+var Backbones = map[string]string{
+	"cnn-xs":   "tiny CNN (conv 8-16, for tests and smoke runs)",
+	"cnn-s":    "the recipe CNN: conv 32-64-128-128-256-256 with BatchNorm, about 1.16M parameters",
+	"cnn-m":    "the recipe CNN 1.5x wider: conv 48-96-192-192-384-384, about 2.6M parameters",
+	"resnet-s": "a small ResNet: stem 32, four stages of two residual blocks, 32-64-96-128 channels, about 1.1M parameters",
+}
+
+// Spec describes a network fully enough to rebuild it: it is stored in
+// model.json and read back by scoring.
+type Spec struct {
+	Task      string  `json:"task"`
+	Backbone  string  `json:"backbone"`             // a Backbones name, or an ONNX file for a frozen backbone
+	InputSize int     `json:"input_size"`           // height and width of the input, NHWC RGB in [0,1]
+	AgeShift  float64 `json:"age_shift,omitempty"`  // age = AgeScale*out + AgeShift (the train median)
+	AgeScale  float64 `json:"age_scale,omitempty"`  //
+	ONNXInput string  `json:"onnx_input,omitempty"` // value range an ONNX backbone expects: unit, byte, caffe, torch
+}
+
+// buildOptions change how a network is built for a purpose.
+type buildOptions struct {
+	bnMomentum float64 // 0: 0.9
+	noDropout  bool
+	schedule   *Schedule
+}
+
+// Fn is a network as GoMLX model function: images [B,S,S,3] → [B,1].
+type Fn = func(scope *mlmodel.Scope, images *Node) *Node
+
+// fn builds the network's model function. backbone is the ONNX backbone when
+// Spec.Backbone names a file.
+func (s Spec) fn(o buildOptions, backbone *ONNXBackbone) (Fn, error) {
+	if o.bnMomentum == 0 {
+		o.bnMomentum = 0.9
+	}
+	drop := func(rate float64) float64 {
+		if o.noDropout {
+			return 0
+		}
+		return rate
+	}
+	var trunk func(scope *mlmodel.Scope, x *Node) *Node
+	onnxHead := false
+	switch s.Backbone {
+	case "cnn-xs":
+		trunk = func(scope *mlmodel.Scope, x *Node) *Node { return cnn(scope, x, []int{8, 16}, o.bnMomentum) }
+	case "cnn-s":
+		trunk = func(scope *mlmodel.Scope, x *Node) *Node {
+			return cnn(scope, x, []int{32, 64, 128, 128, 256, 256}, o.bnMomentum)
+		}
+	case "cnn-m":
+		trunk = func(scope *mlmodel.Scope, x *Node) *Node {
+			return cnn(scope, x, []int{48, 96, 192, 192, 384, 384}, o.bnMomentum)
+		}
+	case "resnet-s":
+		trunk = func(scope *mlmodel.Scope, x *Node) *Node { return resnet(scope, x, o.bnMomentum) }
+	default:
+		if !strings.HasSuffix(strings.ToLower(s.Backbone), ".onnx") {
+			return nil, fmt.Errorf("unknown backbone %q: want one of cnn-xs, cnn-s, cnn-m, resnet-s or an .onnx file", s.Backbone)
+		}
+		if backbone == nil {
+			return nil, fmt.Errorf("backbone %s is not loaded", s.Backbone)
+		}
+		trunk = backbone.features
+		onnxHead = true
+	}
+	switch s.Task {
+	case TaskAge, TaskGender:
+	default:
+		return nil, fmt.Errorf("unknown task %q: want age or gender", s.Task)
+	}
+	return func(scope *mlmodel.Scope, images *Node) *Node {
+		if o.schedule != nil {
+			o.schedule.apply(scope, images.Graph())
+		}
+		x := trunk(scope, images)
+		if onnxHead {
+			x = keraHead(scope, x, s.Task, drop)
+		} else {
+			x = ReduceMean(x, 1, 2) // global average pooling → [B, C]
+			x = layers.DropoutStatic(scope.In("drop1"), x, drop(0.3))
+			x = activation.Relu(layers.Dense(scope.In("fc1"), x, true, 128))
+			x = layers.DropoutStatic(scope.In("drop2"), x, drop(0.15))
+			x = layers.Dense(scope.In("fc2"), x, true, 1)
+		}
+		if s.Task == TaskAge {
+			x = AddScalar(MulScalar(x, s.AgeScale), s.AgeShift)
+		}
+		return x
+	}, nil
+}
+
+// keraHead is the notebook's head on a frozen backbone's feature map: for age
+// Dropout 0.4, Flatten, Dense 256 ReLU (He normal), Dense 1; for gender
+// Dropout 0.2, global average pooling, Dense 1 (a logit; sigmoid outside).
+func keraHead(scope *mlmodel.Scope, x *Node, task string, drop func(float64) float64) *Node {
+	if task == TaskAge {
+		x = layers.DropoutStatic(scope.In("head_drop"), x, drop(0.4))
+		x = Reshape(x, x.Shape().Dimensions[0], -1)
+		x = activation.Relu(layers.Dense(scope.In("head_fc1"), x, true, 256))
+		return layers.Dense(scope.In("head_fc2"), x, true, 1)
+	}
+	x = layers.DropoutStatic(scope.In("head_drop"), x, drop(0.2))
+	if x.Rank() == 4 { // NHWC or NCHW feature map: average the spatial axes
+		if x.Shape().Dimensions[1] < x.Shape().Dimensions[3] {
+			x = ReduceMean(x, 1, 2)
+		} else {
+			x = ReduceMean(x, 2, 3)
+		}
+	}
+	return layers.Dense(scope.In("head_fc1"), x, true, 1)
+}
+
+// batchNorm normalizes the channel axis. UseBackendInference(false) is
+// required on the onnx and go backends (they lack the fused op); epsilon and
+// momentum are PyTorch's.
+func batchNorm(scope *mlmodel.Scope, x *Node, momentum float64) *Node {
+	return norm.BatchNorm(scope, x, -1).UseBackendInference(false).Epsilon(1e-5).Momentum(momentum).Done()
+}
+
+func conv(scope *mlmodel.Scope, x *Node, filters int) *Node {
+	return layers.Convolution(scope, x).Filters(filters).KernelSize(3).PadSame().UseBias(false).Done()
+}
+
+func convBNReLU(scope *mlmodel.Scope, x *Node, filters int, momentum float64) *Node {
+	return activation.Relu(batchNorm(scope, conv(scope, x, filters), momentum))
+}
+
+func maxPool2(x *Node) *Node { return MaxPool(x).Window(2).Strides(2).Done() }
+
+// subsample2 keeps every second row and column, x[:, ::2, ::2, :], with
+// Reshape+Slice: it emulates a stride-2 convolution, which does not train on
+// the onnx backend (its gradient needs input dilations), and its own gradient
+// is a plain Pad. Odd sizes drop the last row or column.
+func subsample2(x *Node) *Node {
+	d := x.Shape().Dimensions
+	b, h, w, c := d[0], d[1]/2*2, d[2]/2*2, d[3]
+	if h != d[1] || w != d[2] {
+		x = Slice(x, AxisRange(), AxisRange(0, h), AxisRange(0, w), AxisRange())
+	}
+	x = Reshape(x, b, h/2, 2, w/2, 2, c)
+	x = Slice(x, AxisRange(), AxisRange(), AxisElem(0), AxisRange(), AxisElem(0), AxisRange())
+	return Reshape(x, b, h/2, w/2, c)
+}
+
+// stem is the recipe's first layer: Conv3×3 stride 2 (emulated), BN, ReLU,
+// MaxPool 2.
+func stem(scope *mlmodel.Scope, x *Node, filters int, momentum float64) *Node {
+	s := scope.In("stem")
+	x = subsample2(conv(s, x, filters))
+	return maxPool2(activation.Relu(batchNorm(s, x, momentum)))
+}
+
+// cnn is the recipe CNN family: the stem, then groups of Conv-BN-ReLU each
+// followed by MaxPool: widths[1] | widths[2:4] | widths[4:6]. Two widths give
+// the tiny variant: stem and one conv.
+func cnn(scope *mlmodel.Scope, x *Node, widths []int, momentum float64) *Node {
+	x = stem(scope, x, widths[0], momentum)
+	groups := [][]int{{widths[1]}}
+	if len(widths) == 6 {
+		groups = [][]int{{widths[1]}, {widths[2], widths[3]}, {widths[4], widths[5]}}
+	}
+	li := 1
+	for _, g := range groups {
+		for _, f := range g {
+			x = convBNReLU(scope.In("conv%d", li), x, f, momentum)
+			li++
+		}
+		if x.Shape().Dimensions[1] >= 2 {
+			x = maxPool2(x)
+		}
+	}
+	return x
+}
+
+// resnet is a small ResNet: the stem, then four stages of two basic residual
+// blocks (32, 64, 96, 128 channels), downsampling by MaxPool between stages
+// and projecting shortcuts with a 1×1 convolution where the width changes.
+func resnet(scope *mlmodel.Scope, x *Node, momentum float64) *Node {
+	x = stem(scope, x, 32, momentum)
+	in := 32
+	for si, width := range []int{32, 64, 96, 128} {
+		if si > 0 && x.Shape().Dimensions[1] >= 2 {
+			x = maxPool2(x)
+		}
+		for bi := 0; bi < 2; bi++ {
+			b := scope.In("stage%d_block%d", si, bi)
+			shortcut := x
+			if in != width {
+				p := b.In("proj")
+				shortcut = batchNorm(p, layers.Convolution(p, x).Filters(width).KernelSize(1).UseBias(false).Done(), momentum)
+			}
+			y := convBNReLU(b.In("a"), x, width, momentum)
+			a := b.In("b")
+			y = batchNorm(a, conv(a, y, width), momentum)
+			x = activation.Relu(Add(y, shortcut))
+			in = width
+		}
+	}
+	return x
+}

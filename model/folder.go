@@ -1,0 +1,169 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gomlx/compute"
+	mlmodel "github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+)
+
+// Files of a model folder.
+const (
+	CardFile      = "model.json"
+	CheckpointDir = "checkpoint" // the best weights, without optimizer state
+	ONNXFile      = "model.onnx"
+	BackboneFile  = "backbone.onnx" // the frozen backbone of an imported model
+)
+
+// CardVersion is the version of the model.json format.
+const CardVersion = 1
+
+// Card is model.json: what a model is, how to feed it, how it did, and how
+// it was made.
+type Card struct {
+	FormatVersion int    `json:"format_version"`
+	ID            string `json:"id"` // task, backbone, input size and the checkpoint's training step
+	Spec
+	Preprocessing Preprocessing      `json:"preprocessing"`
+	Output        string             `json:"output"`
+	Params        int                `json:"trainable_params"`
+	Epochs        int                `json:"epochs_run"`
+	BestEpoch     int                `json:"best_epoch"`
+	Valid         map[string]float64 `json:"valid_metrics"`
+	Test          map[string]float64 `json:"test_metrics,omitempty"`
+	TrainSeconds  float64            `json:"train_seconds"`
+	Data          DataRef            `json:"data"`
+	Hyper         map[string]any     `json:"hyperparameters"`
+	Backend       string             `json:"backend"`
+	Seed          int64              `json:"seed"`
+	CommandLine   []string           `json:"command_line"`
+	ONNX          *ONNXRef           `json:"onnx,omitempty"`
+	Tool          string             `json:"tool"`
+}
+
+// Preprocessing says how images become the model's input.
+type Preprocessing struct {
+	Function   string `json:"function"`    // the Go function that does it
+	StoredSize int    `json:"stored_size"` // decoded and resized bilinearly to this first
+	Resize     string `json:"resize"`
+	Range      string `json:"range"`
+	Layout     string `json:"layout"`
+}
+
+// DataRef ties a model to the ingest output it was trained on.
+type DataRef struct {
+	Dir            string         `json:"dir"`
+	ManifestSHA256 string         `json:"manifest_sha256"`
+	Records        map[string]int `json:"records"`
+}
+
+// ONNXRef describes the ONNX export.
+type ONNXRef struct {
+	File   string `json:"file"`
+	Batch  int    `json:"batch"` // fixed batch size: pad the last batch
+	Input  string `json:"input"`
+	Output string `json:"output"`
+}
+
+// NewPreprocessing describes the preprocessing of a model whose images were
+// stored at stored×stored and are fed at input×input.
+func NewPreprocessing(stored, input int) Preprocessing {
+	p := Preprocessing{
+		Function:   "transforms/preprocess.ModelInput",
+		StoredSize: stored,
+		Resize:     fmt.Sprintf("decode to RGB, bilinear with half-pixel centres to %d×%d", stored, stored),
+		Range:      "[0,1] (pixel/255)",
+		Layout:     "NHWC, RGB",
+	}
+	if input != stored {
+		p.Resize += fmt.Sprintf(", then area averaging to %d×%d", input, input)
+	}
+	return p
+}
+
+// OutputMeaning describes what a task's output is.
+func OutputMeaning(task string) string {
+	if task == TaskGender {
+		return "probability of female (sigmoid of the logit); gender 0 is male, 1 female"
+	}
+	return "age in years"
+}
+
+// WriteCard writes model.json into dir.
+func WriteCard(dir string, c *Card) error {
+	c.FormatVersion = CardVersion
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, CardFile), append(data, '\n'), 0o644)
+}
+
+// ReadCard reads a model folder's model.json.
+func ReadCard(dir string) (*Card, error) {
+	data, err := os.ReadFile(filepath.Join(dir, CardFile))
+	if err != nil {
+		return nil, fmt.Errorf("model folder %s: %w", dir, err)
+	}
+	var c Card
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("model folder %s: %s: %w", dir, CardFile, err)
+	}
+	if c.FormatVersion != CardVersion {
+		return nil, fmt.Errorf("model folder %s: format version %d, want %d", dir, c.FormatVersion, CardVersion)
+	}
+	return &c, nil
+}
+
+// SaveWeights writes the net's weights, without the optimizer's state, as
+// the checkpoint of a model folder, replacing any there.
+func (n *Net) SaveWeights(dir string) error {
+	ckpt := filepath.Join(dir, CheckpointDir)
+	if err := os.RemoveAll(ckpt); err != nil {
+		return err
+	}
+	h, err := checkpoint.Build(n.Store).Dir(ckpt).Keep(1).Done()
+	if err != nil {
+		return err
+	}
+	h.ExcludeVarsFromSaving(nonWeights(n.Store)...)
+	return h.Save()
+}
+
+// nonWeights lists what a model folder doesn't need: optimizer state, step
+// counters and random state.
+func nonWeights(store *mlmodel.Store) []*mlmodel.Variable {
+	var out []*mlmodel.Variable
+	for v := range store.IterVariables() {
+		s := v.Scope()
+		if strings.HasPrefix(s, "/optimizers") || strings.Contains(s, "Optimizer") || strings.HasPrefix(v.Name(), "#") || v.Name() == "global_step" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Load opens a model folder for inference on a backend.
+func Load(dir string, backend compute.Backend) (*Net, *Card, error) {
+	c, err := ReadCard(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec := c.Spec
+	if strings.HasSuffix(strings.ToLower(spec.Backbone), ".onnx") {
+		spec.Backbone = filepath.Join(dir, BackboneFile)
+	}
+	n, err := NewNet(backend, spec, c.Seed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model folder %s: %w", dir, err)
+	}
+	if _, err := checkpoint.Load(n.Store).Dir(filepath.Join(dir, CheckpointDir)).Immediate().Done(); err != nil {
+		return nil, nil, fmt.Errorf("model folder %s: loading weights: %w", dir, err)
+	}
+	return n, c, nil
+}

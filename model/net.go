@@ -1,0 +1,195 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/layers/norm"
+	mlmodel "github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/loss"
+)
+
+// Net is a network bound to a backend and a variable store.
+type Net struct {
+	Spec     Spec
+	Backend  compute.Backend
+	Store    *mlmodel.Store
+	Backbone *ONNXBackbone // when Spec.Backbone is an ONNX file
+}
+
+// NewNet creates a network with fresh, seeded weights. The seed drives the
+// weight initialization and the dropout masks: a run is reproducible on one
+// backend.
+func NewNet(backend compute.Backend, spec Spec, seed int64) (*Net, error) {
+	n := &Net{Spec: spec, Backend: backend, Store: mlmodel.NewStore()}
+	n.Store.SetParam(mlmodel.ParamInitialSeed, seed)
+	if err := n.Store.SetRNGStateFromSeed(seed); err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(strings.ToLower(spec.Backbone), ".onnx") {
+		bb, err := LoadONNXBackbone(spec.Backbone, spec.ONNXInput)
+		if err != nil {
+			return nil, err
+		}
+		if err := bb.CheckInputSize(spec.InputSize); err != nil {
+			return nil, err
+		}
+		if err := bb.Attach(n.Store); err != nil {
+			return nil, err
+		}
+		n.Backbone = bb
+	}
+	if _, err := n.Spec.fn(buildOptions{}, n.Backbone); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// TrainFn is the model function for training, which also steps the schedule.
+func (n *Net) TrainFn(s *Schedule) Fn {
+	fn, _ := n.Spec.fn(buildOptions{schedule: s}, n.Backbone)
+	return fn
+}
+
+// InferFn is the model function for inference.
+func (n *Net) InferFn() Fn {
+	fn, _ := n.Spec.fn(buildOptions{}, n.Backbone)
+	return fn
+}
+
+// Loss is the task's loss: mean absolute error in years for age, binary
+// cross-entropy on logits for gender.
+func (n *Net) Loss() loss.LossFn {
+	if n.Spec.Task == TaskGender {
+		return loss.BinaryCrossentropyLogits
+	}
+	return loss.MeanAbsoluteError
+}
+
+// Params counts the trainable parameters.
+func (n *Net) Params() int {
+	total := 0
+	for v := range n.Store.IterVariables() {
+		if v.Trainable && !strings.HasPrefix(v.Scope(), "/optimizers") {
+			total += v.Shape().Size()
+		}
+	}
+	return total
+}
+
+// Tensor copies host data into a tensor the backend reads in place.
+func (n *Net) Tensor(data []float32, dims ...int) (*tensors.Tensor, error) {
+	t, err := tensors.FromShapeForBackend(n.Backend, 0, shapes.Make(dtypes.Float32, dims...))
+	if err != nil {
+		return nil, err
+	}
+	tensors.MustMutableFlatData(t, func(flat []float32) { copy(flat, data) })
+	return t, nil
+}
+
+// Predictor runs a network for inference on fixed-size batches. It compiles
+// the graph when created, with the weights of that moment: the onnx and go
+// backends embed variables as constants in inference graphs, so a Predictor
+// made before training moved on keeps predicting with the old weights.
+// Create a fresh one for every evaluation pass.
+type Predictor struct {
+	net   *Net
+	exec  *mlmodel.Exec
+	batch int
+}
+
+// NewPredictor compiles the inference graph for batches of batch images.
+// With flipTTA the prediction averages the image and its mirror.
+func (n *Net) NewPredictor(batch int, flipTTA bool) (*Predictor, error) {
+	fn := n.InferFn()
+	if flipTTA {
+		inner := fn
+		fn = func(scope *mlmodel.Scope, x *Node) *Node {
+			// One call on the doubled batch: a model function can't run twice in a graph.
+			out := inner(scope, Concatenate([]*Node{x, Reverse(x, 2)}, 0))
+			halves := Split(out, 0, 2)
+			return DivScalar(Add(halves[0], halves[1]), 2)
+		}
+	}
+	exec, err := mlmodel.NewExec(n.Backend, n.Store, fn)
+	if err != nil {
+		return nil, err
+	}
+	return &Predictor{net: n, exec: exec, batch: batch}, nil
+}
+
+// Predict runs one batch: images holds batch×S×S×3 values. It returns one
+// output per image: the age in years, or the probability of female.
+func (p *Predictor) Predict(images []float32) ([]float64, error) {
+	s := p.net.Spec.InputSize
+	if len(images) != p.batch*s*s*3 {
+		return nil, fmt.Errorf("predict: %d values, want %d×%d×%d×3", len(images), p.batch, s, s)
+	}
+	in, err := p.net.Tensor(images, p.batch, s, s, 3)
+	if err != nil {
+		return nil, err
+	}
+	outs, err := p.exec.Call(in)
+	if err != nil {
+		return nil, err
+	}
+	defer outs[0].MustFinalizeAll()
+	raw := tensors.MustCopyFlatData[float32](outs[0])
+	res := make([]float64, len(raw))
+	for i, v := range raw {
+		res[i] = float64(v)
+		if p.net.Spec.Task == TaskGender {
+			res[i] = 1 / (1 + math.Exp(-res[i]))
+		}
+	}
+	return res, nil
+}
+
+// Close releases the compiled graph.
+func (p *Predictor) Close() { p.exec.Finalize() }
+
+// RecalibrateBN recomputes every BatchNorm's running mean and variance over
+// the batches next returns (train images, without augmentation), with the
+// current weights: the exact mean of the per-batch statistics. Running
+// averages lag far behind the weights at high learning rates, and GoMLX's
+// UpdateBatchNormAverages is wrong on the onnx and go backends (its graph
+// freezes the averages it updates as constants).
+func (n *Net) RecalibrateBN(batch int, next func() ([]float32, bool)) error {
+	if err := norm.ResetBatchNormWeights(n.Backend, n.Store); err != nil {
+		return err
+	}
+	fn, err := n.Spec.fn(buildOptions{bnMomentum: 0.999, noDropout: true}, n.Backbone)
+	if err != nil {
+		return err
+	}
+	exec, err := mlmodel.NewExec(n.Backend, n.Store, func(scope *mlmodel.Scope, x *Node) *Node {
+		scope.Store().SetTraining(x.Graph(), true) // variables stay parameters and BN updates its averages
+		return ReduceAllSum(fn(scope, x))
+	})
+	if err != nil {
+		return err
+	}
+	defer exec.Finalize()
+	s := n.Spec.InputSize
+	for {
+		images, ok := next()
+		if !ok {
+			return nil
+		}
+		in, err := n.Tensor(images, batch, s, s, 3)
+		if err != nil {
+			return err
+		}
+		out, err := exec.Call(in)
+		if err != nil {
+			return err
+		}
+		out[0].MustFinalizeAll()
+	}
+}
