@@ -34,6 +34,7 @@ type ONNXBackbone struct {
 	input string
 	nchw  bool
 	side  int // fixed spatial size of the input, 0 when dynamic
+	batch int // fixed batch size of the input, 0 when dynamic
 }
 
 // LoadONNXBackbone parses an ONNX file whose first input takes a batch of
@@ -71,9 +72,7 @@ func LoadONNXBackbone(path, inputRange string) (*ONNXBackbone, error) {
 	default:
 		return nil, fmt.Errorf("backbone %s: input %q has shape %s: no 3-channel axis", path, names[0], shapes[0])
 	}
-	if b.side < 0 {
-		b.side = 0
-	}
+	b.side, b.batch = max(b.side, 0), max(dims[0], 0)
 	return b, nil
 }
 
@@ -82,6 +81,15 @@ func LoadONNXBackbone(path, inputRange string) (*ONNXBackbone, error) {
 func (b *ONNXBackbone) CheckInputSize(size int) error {
 	if b.side > 0 && b.side != size {
 		return fmt.Errorf("backbone %s takes %d×%d images: use --input_size=%d", b.Path, b.side, b.side, b.side)
+	}
+	return nil
+}
+
+// CheckBatch fails when the backbone has a fixed batch size other than
+// batch (exports of convolutional networks usually do).
+func (b *ONNXBackbone) CheckBatch(batch int) error {
+	if b.batch > 0 && b.batch != batch {
+		return fmt.Errorf("backbone %s takes batches of %d: use --batch=%d", b.Path, b.batch, b.batch)
 	}
 	return nil
 }

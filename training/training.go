@@ -49,6 +49,7 @@ type Config struct {
 	TTA         bool // average the prediction of each test image with its mirror
 	ONNXBatch   int  // batch size of the ONNX export
 	MaxSteps    int  // cap on steps per epoch, for smoke runs; 0 = all
+	StopAfter   int  // end this invocation after so many epochs (resume later); 0 = run to the end
 	CommandLine []string
 	Log         io.Writer // progress and epoch lines; stderr when nil
 }
@@ -137,6 +138,11 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if net.Backbone != nil {
+		if err := net.Backbone.CheckBatch(cfg.Batch); err != nil {
+			return nil, err
+		}
+	}
 	stepsPerEpoch := src.Records("train") / cfg.Batch
 	if cfg.MaxSteps > 0 {
 		stepsPerEpoch = min(stepsPerEpoch, cfg.MaxSteps)
@@ -173,7 +179,12 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if st.BestEpoch >= 0 {
 		sinceBest = len(st.Curve) - 1 - st.BestEpoch
 	}
-	for epoch := len(st.Curve); epoch < cfg.Epochs; epoch++ {
+	first := len(st.Curve)
+	for epoch := first; epoch < cfg.Epochs; epoch++ {
+		if cfg.StopAfter > 0 && epoch-first >= cfg.StopAfter {
+			fmt.Fprintf(cfg.Log, "train: stopping after %d epochs as asked; continue with --resume\n", cfg.StopAfter)
+			return &Result{Curve: st.Curve}, nil
+		}
 		if cfg.Patience > 0 && sinceBest >= cfg.Patience {
 			fmt.Fprintf(cfg.Log, "train: early stop: no improvement for %d epochs; best epoch %d\n", cfg.Patience, st.BestEpoch+1)
 			break
@@ -364,6 +375,26 @@ func predict(ctx context.Context, cfg *Config, src *dataset.Source, net *model.N
 			preds = append(preds, pr)
 		}
 	}
+}
+
+// Predict loads the model folder cfg.Out and predicts a split of cfg.Data.
+func Predict(ctx context.Context, cfg Config, split string) ([]evaluate.Prediction, error) {
+	src, err := dataset.Open(ctx, cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	backend, _, err := model.NewBackend(cfg.Backend)
+	if err != nil {
+		return nil, err
+	}
+	defer backend.Finalize()
+	net, card, err := model.Load(cfg.Out, backend)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Task, cfg.InputSize = card.Task, card.InputSize
+	cfg.defaults(src.StoredSize())
+	return predict(ctx, &cfg, src, net, split, cfg.TTA)
 }
 
 // validate recalibrates BatchNorm and scores the valid split with a fresh

@@ -43,6 +43,7 @@ var (
 	recal       = flag.Int("recalibrate", 2048, "train images used to recompute BatchNorm statistics before each validation")
 	onnxBatch   = flag.Int("onnx_batch", 32, "batch size of the model.onnx export")
 	maxSteps    = flag.Int("max_steps", 0, "cap on steps per epoch, for smoke runs (0: the whole split)")
+	stopAfter   = flag.Int("stop_after", 0, "end after this many epochs of this invocation, to continue later with --resume (0: run to the end)")
 	cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile to this file")
 )
 
@@ -71,7 +72,7 @@ func run(ctx context.Context) error {
 		InputSize: *inputSize, Batch: *batch, Epochs: *epochs, LR: *lr, WeightDecay: *weightDecay,
 		Patience: *patience, Seed: *seed, Backend: *backend, Resume: *resume, Shuffle: *shuffle,
 		Workers: *workers, SkipCorrupt: *skipCorrupt, TTA: *tta, Recalibrate: *recal,
-		ONNXBatch: *onnxBatch, MaxSteps: *maxSteps, CommandLine: os.Args,
+		ONNXBatch: *onnxBatch, MaxSteps: *maxSteps, StopAfter: *stopAfter, CommandLine: os.Args,
 	}
 	if *compare != "" {
 		_, err := training.Compare(ctx, cfg, strings.Split(*compare, ","))

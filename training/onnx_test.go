@@ -1,0 +1,155 @@
+//go:build onnx
+
+package training_test
+
+import (
+	"context"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+	gomlxonnx "github.com/gomlx/gomlx/ml/model/onnx"
+
+	"github.com/facepipe/facepipe/dataset"
+	"github.com/facepipe/facepipe/model"
+	"github.com/facepipe/facepipe/training"
+)
+
+func ortBackendOrSkip(t *testing.T) {
+	t.Helper()
+	lib := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH")
+	if lib == "" {
+		lib = model.DefaultORTPath()
+	}
+	if _, err := os.Stat(lib); err != nil {
+		t.Skip("ONNX Runtime is not installed: run scripts/install-onnxruntime.sh")
+	}
+}
+
+// TestONNXExportMatches: model.onnx, run by ONNX Runtime, predicts what the
+// GoMLX model does; and imported as a frozen backbone it trains a new head
+// without changing.
+func TestONNXExportMatches(t *testing.T) {
+	ortBackendOrSkip(t)
+	ctx := context.Background()
+	cfg := config(t, "age")
+	cfg.Epochs = 2
+	cfg.ONNXBatch = cfg.Batch // so that the export can serve as a backbone
+	if _, err := training.Train(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	onnxPath := filepath.Join(cfg.Out, model.ONNXFile)
+	card, err := model.ReadCard(cfg.Out)
+	if err != nil || card.ONNX == nil || card.ONNX.Batch != cfg.ONNXBatch {
+		t.Fatalf("card %+v, %v", card, err)
+	}
+	ort, _, err := model.NewBackend("onnx:cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ort.Finalize()
+	net, _, err := model.Load(cfg.Out, ort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := gomlxonnx.LoadFromFile(ort, onnxPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exe.Finalize()
+	src, err := dataset.Open(ctx, cfg.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := src.Read(ctx, dataset.Options{Split: "valid", InputSize: cfg.InputSize, BatchSize: cfg.ONNXBatch, Pad: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p, err := net.NewPredictor(cfg.ONNXBatch, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	checked := 0
+	for {
+		b, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := p.Predict(b.Images)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := cfg.InputSize
+		in, _ := net.Tensor(b.Images, cfg.ONNXBatch, s, s, 3)
+		outs, err := exe.Call(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := tensors.MustCopyFlatData[float32](outs[0])
+		for i := 0; i < b.Valid; i++ {
+			if d := math.Abs(float64(got[i]) - want[i]); d > 1e-3 {
+				t.Fatalf("image %d: ONNX Runtime %v, GoMLX %v", i, got[i], want[i])
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("nothing compared")
+	}
+
+	// The export, imported as a frozen backbone with the notebook's head; a
+	// batch size other than the export's is refused.
+	wrong := cfg
+	wrong.Out, wrong.Backbone, wrong.Batch = t.TempDir(), onnxPath, 8
+	if _, err := training.Train(ctx, wrong); err == nil || !strings.Contains(err.Error(), "--batch=16") {
+		t.Errorf("a backbone with a fixed batch of 16 trained with batch 8: %v", err)
+	}
+	head := cfg
+	head.Out, head.Backbone, head.Epochs, head.Backend = t.TempDir(), onnxPath, 2, "go"
+	res, err := training.Train(ctx, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Card.Backbone != onnxPath {
+		t.Errorf("card backbone %s", res.Card.Backbone)
+	}
+	frozen, _, err := model.Load(head.Out, ort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := model.NewNet(ort, model.Spec{Task: "age", Backbone: onnxPath, InputSize: cfg.InputSize, AgeScale: 10, AgeShift: 30, ONNXInput: "unit"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for v := range fresh.Store.IterVariables() {
+		if !strings.HasPrefix(v.Scope(), "/ONNX") || v.Shape().DType != dtypes.Float32 {
+			continue
+		}
+		after := frozen.Store.GetVariable(v.Scope() + "/" + v.Name())
+		if after == nil {
+			t.Fatalf("variable %s/%s is missing from the trained model", v.Scope(), v.Name())
+		}
+		a := tensors.MustCopyFlatData[float32](v.MustValue())
+		b := tensors.MustCopyFlatData[float32](after.MustValue())
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("backbone variable %s/%s changed in training", v.Scope(), v.Name())
+			}
+		}
+		compared++
+	}
+	if compared == 0 {
+		t.Fatal("no backbone variables compared")
+	}
+}
