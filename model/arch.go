@@ -7,7 +7,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/layers"
 	"github.com/gomlx/gomlx/ml/layers/activation"
-	"github.com/gomlx/gomlx/ml/layers/norm"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
 )
 
@@ -38,9 +37,10 @@ type Spec struct {
 
 // buildOptions change how a network is built for a purpose.
 type buildOptions struct {
-	bnMomentum float64 // 0: 0.9
-	noDropout  bool
-	schedule   *Schedule
+	bnMomentum  float64 // 0: 0.9
+	recalibrate bool    // BatchNorm averages its batch statistics exactly
+	noDropout   bool
+	schedule    *Schedule
 }
 
 // Fn is a network as GoMLX model function: images [B,S,S,3] → [B,1].
@@ -62,17 +62,17 @@ func (s Spec) fn(o buildOptions, backbone *ONNXBackbone) (Fn, error) {
 	onnxHead := false
 	switch s.Backbone {
 	case "cnn-xs":
-		trunk = func(scope *mlmodel.Scope, x *Node) *Node { return cnn(scope, x, []int{8, 16}, o.bnMomentum) }
+		trunk = func(scope *mlmodel.Scope, x *Node) *Node { return cnn(scope, x, []int{8, 16}, o) }
 	case "cnn-s":
 		trunk = func(scope *mlmodel.Scope, x *Node) *Node {
-			return cnn(scope, x, []int{32, 64, 128, 128, 256, 256}, o.bnMomentum)
+			return cnn(scope, x, []int{32, 64, 128, 128, 256, 256}, o)
 		}
 	case "cnn-m":
 		trunk = func(scope *mlmodel.Scope, x *Node) *Node {
-			return cnn(scope, x, []int{48, 96, 192, 192, 384, 384}, o.bnMomentum)
+			return cnn(scope, x, []int{48, 96, 192, 192, 384, 384}, o)
 		}
 	case "resnet-s":
-		trunk = func(scope *mlmodel.Scope, x *Node) *Node { return resnet(scope, x, o.bnMomentum) }
+		trunk = func(scope *mlmodel.Scope, x *Node) *Node { return resnet(scope, x, o) }
 	default:
 		if !strings.HasSuffix(strings.ToLower(s.Backbone), ".onnx") {
 			return nil, fmt.Errorf("unknown backbone %q: want one of cnn-xs, cnn-s, cnn-m, resnet-s or an .onnx file", s.Backbone)
@@ -130,19 +130,12 @@ func keraHead(scope *mlmodel.Scope, x *Node, task string, drop func(float64) flo
 	return layers.Dense(scope.In("head_fc1"), x, true, 1)
 }
 
-// batchNorm normalizes the channel axis. UseBackendInference(false) is
-// required on the onnx and go backends (they lack the fused op); epsilon and
-// momentum are PyTorch's.
-func batchNorm(scope *mlmodel.Scope, x *Node, momentum float64) *Node {
-	return norm.BatchNorm(scope, x, -1).UseBackendInference(false).Epsilon(1e-5).Momentum(momentum).Done()
-}
-
 func conv(scope *mlmodel.Scope, x *Node, filters int) *Node {
 	return layers.Convolution(scope, x).Filters(filters).KernelSize(3).PadSame().UseBias(false).Done()
 }
 
-func convBNReLU(scope *mlmodel.Scope, x *Node, filters int, momentum float64) *Node {
-	return activation.Relu(batchNorm(scope, conv(scope, x, filters), momentum))
+func convBNReLU(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
+	return activation.Relu(batchNorm(scope, conv(scope, x, filters), o))
 }
 
 func maxPool2(x *Node) *Node { return MaxPool(x).Window(2).Strides(2).Done() }
@@ -164,17 +157,17 @@ func subsample2(x *Node) *Node {
 
 // stem is the recipe's first layer: Conv3×3 stride 2 (emulated), BN, ReLU,
 // MaxPool 2.
-func stem(scope *mlmodel.Scope, x *Node, filters int, momentum float64) *Node {
+func stem(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
 	s := scope.In("stem")
 	x = subsample2(conv(s, x, filters))
-	return maxPool2(activation.Relu(batchNorm(s, x, momentum)))
+	return maxPool2(activation.Relu(batchNorm(s, x, o)))
 }
 
 // cnn is the recipe CNN family: the stem, then groups of Conv-BN-ReLU each
 // followed by MaxPool: widths[1] | widths[2:4] | widths[4:6]. Two widths give
 // the tiny variant: stem and one conv.
-func cnn(scope *mlmodel.Scope, x *Node, widths []int, momentum float64) *Node {
-	x = stem(scope, x, widths[0], momentum)
+func cnn(scope *mlmodel.Scope, x *Node, widths []int, o buildOptions) *Node {
+	x = stem(scope, x, widths[0], o)
 	groups := [][]int{{widths[1]}}
 	if len(widths) == 6 {
 		groups = [][]int{{widths[1]}, {widths[2], widths[3]}, {widths[4], widths[5]}}
@@ -182,7 +175,7 @@ func cnn(scope *mlmodel.Scope, x *Node, widths []int, momentum float64) *Node {
 	li := 1
 	for _, g := range groups {
 		for _, f := range g {
-			x = convBNReLU(scope.In("conv%d", li), x, f, momentum)
+			x = convBNReLU(scope.In("conv%d", li), x, f, o)
 			li++
 		}
 		if x.Shape().Dimensions[1] >= 2 {
@@ -195,8 +188,8 @@ func cnn(scope *mlmodel.Scope, x *Node, widths []int, momentum float64) *Node {
 // resnet is a small ResNet: the stem, then four stages of two basic residual
 // blocks (32, 64, 96, 128 channels), downsampling by MaxPool between stages
 // and projecting shortcuts with a 1×1 convolution where the width changes.
-func resnet(scope *mlmodel.Scope, x *Node, momentum float64) *Node {
-	x = stem(scope, x, 32, momentum)
+func resnet(scope *mlmodel.Scope, x *Node, o buildOptions) *Node {
+	x = stem(scope, x, 32, o)
 	in := 32
 	for si, width := range []int{32, 64, 96, 128} {
 		if si > 0 && x.Shape().Dimensions[1] >= 2 {
@@ -207,11 +200,11 @@ func resnet(scope *mlmodel.Scope, x *Node, momentum float64) *Node {
 			shortcut := x
 			if in != width {
 				p := b.In("proj")
-				shortcut = batchNorm(p, layers.Convolution(p, x).Filters(width).KernelSize(1).UseBias(false).Done(), momentum)
+				shortcut = batchNorm(p, layers.Convolution(p, x).Filters(width).KernelSize(1).UseBias(false).Done(), o)
 			}
-			y := convBNReLU(b.In("a"), x, width, momentum)
+			y := convBNReLU(b.In("a"), x, width, o)
 			a := b.In("b")
-			y = batchNorm(a, conv(a, y, width), momentum)
+			y = batchNorm(a, conv(a, y, width), o)
 			x = activation.Relu(Add(y, shortcut))
 			in = width
 		}

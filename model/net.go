@@ -10,7 +10,6 @@ import (
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/layers/norm"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train/loss"
 )
@@ -157,14 +156,12 @@ func (p *Predictor) Close() { p.exec.Finalize() }
 // RecalibrateBN recomputes every BatchNorm's running mean and variance over
 // the batches next returns (train images, without augmentation), with the
 // current weights: the exact mean of the per-batch statistics. Running
-// averages lag far behind the weights at high learning rates, and GoMLX's
-// UpdateBatchNormAverages is wrong on the onnx and go backends (its graph
-// freezes the averages it updates as constants).
+// averages lag far behind the weights at high learning rates.
 func (n *Net) RecalibrateBN(batch int, next func() ([]float32, bool)) error {
-	if err := norm.ResetBatchNormWeights(n.Backend, n.Store); err != nil {
+	if err := resetBNCounts(n.Store); err != nil {
 		return err
 	}
-	fn, err := n.Spec.fn(buildOptions{bnMomentum: 0.999, noDropout: true}, n.Backbone)
+	fn, err := n.Spec.fn(buildOptions{recalibrate: true, noDropout: true}, n.Backbone)
 	if err != nil {
 		return err
 	}

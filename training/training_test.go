@@ -66,7 +66,7 @@ func data(t *testing.T) string {
 func config(t *testing.T, task string) training.Config {
 	return training.Config{
 		Data: data(t), Task: task, Backbone: "cnn-xs", Out: t.TempDir(), InputSize: 24, Batch: 16,
-		Epochs: 6, LR: 1e-2, WeightDecay: 1e-4, Seed: 7, Backend: "go", Shuffle: 64, Recalibrate: 64,
+		Epochs: 6, LR: 1e-3, WeightDecay: 1e-4, Seed: 7, Backend: "go", Shuffle: 64, Recalibrate: 64,
 		TTA: false, ONNXBatch: 4, Log: &bytes.Buffer{},
 	}
 }
@@ -137,6 +137,7 @@ func TestAgeLearnsAndKeepsTheBestEpoch(t *testing.T) {
 
 func TestGenderLearns(t *testing.T) {
 	cfg := config(t, model.TaskGender)
+	cfg.LR = 1e-2
 	res, err := training.Train(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, cfg.Log)

@@ -1,0 +1,302 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/gomlx/compute"
+	onnxbackend "github.com/gomlx/compute-onnx"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	mlmodel "github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/onnx-gomlx/onnx/parser"
+)
+
+// Scorer predicts one task on fixed-size batches of model inputs.
+type Scorer interface {
+	// Task is TaskAge or TaskGender.
+	Task() string
+	// ID identifies the model and its version.
+	ID() string
+	// Batch is the fixed batch size of Predict.
+	Batch() int
+	// Input describes the preprocessing: images are decoded and resized to
+	// stored×stored (bilinear), then to input×input (area averaging).
+	Input() (stored, input int)
+	// Predict takes Batch()×S×S×3 values, NHWC RGB in [0,1], and returns
+	// ages in years or probabilities of female.
+	Predict(images []float32) ([]float64, error)
+	// Close releases the model.
+	Close()
+}
+
+type folderScorer struct {
+	card *Card
+	p    *Predictor
+	b    int
+}
+
+// OpenFolder opens a model folder written by training for scoring.
+func OpenFolder(dir string, backend compute.Backend, batch int, flipTTA bool) (Scorer, error) {
+	net, card, err := Load(dir, backend)
+	if err != nil {
+		return nil, err
+	}
+	p, err := net.NewPredictor(batch, flipTTA)
+	if err != nil {
+		return nil, err
+	}
+	return &folderScorer{card: card, p: p, b: batch}, nil
+}
+
+func (f *folderScorer) Task() string { return f.card.Task }
+func (f *folderScorer) ID() string   { return f.card.ID }
+func (f *folderScorer) Batch() int   { return f.b }
+func (f *folderScorer) Input() (int, int) {
+	return f.card.Preprocessing.StoredSize, f.card.InputSize
+}
+func (f *folderScorer) Predict(images []float32) ([]float64, error) { return f.p.Predict(images) }
+func (f *folderScorer) Close()                                      { f.p.Close() }
+
+// ONNXMeta describes a user's ONNX model, from flags or from a sidecar JSON
+// file next to it (model.onnx.json or model.json).
+type ONNXMeta struct {
+	Task      string `json:"task"`       // age or gender
+	InputSize int    `json:"input_size"` // height and width the model takes
+	Range     string `json:"range"`      // a key of ONNXInputs: unit, byte, tf, caffe, torch
+	Layout    string `json:"layout"`     // nhwc or nchw; guessed from the input shape when empty
+	Output    string `json:"output"`     // years, logit or probability (age models give years)
+	Batch     int    `json:"batch"`      // fixed batch size, when the model has one
+	ID        string `json:"id"`
+}
+
+// ReadONNXMeta reads the sidecar JSON of an ONNX model: path+".json", or
+// the path with .onnx replaced by .json. It returns ok false when there is
+// none.
+func ReadONNXMeta(path string) (ONNXMeta, bool, error) {
+	var m ONNXMeta
+	for _, p := range []string{path + ".json", strings.TrimSuffix(path, ".onnx") + ".json"} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			return m, false, fmt.Errorf("%s: %w", p, err)
+		}
+		return m, true, nil
+	}
+	return m, false, nil
+}
+
+type onnxScorer struct {
+	meta    ONNXMeta
+	backend compute.Backend
+	exec    compute.Executable // ONNX Runtime session, on the onnx backend
+	gexec   *mlmodel.Exec      // onnx-gomlx graph, on other backends
+	store   *mlmodel.Store
+	nchw    bool
+	input   string
+}
+
+// OpenONNX opens a user's ONNX model for scoring: it takes a batch of
+// images and gives one value per image. On the onnx backend it runs as an
+// ONNX Runtime session; on others it is converted with onnx-gomlx.
+func OpenONNX(path string, meta ONNXMeta, backend compute.Backend) (Scorer, error) {
+	if meta.Task != TaskAge && meta.Task != TaskGender {
+		return nil, fmt.Errorf("ONNX model %s: task %q: want age or gender (flag or sidecar JSON)", path, meta.Task)
+	}
+	if _, ok := ONNXInputs[meta.Range]; !ok {
+		return nil, fmt.Errorf("ONNX model %s: value range %q: want unit, byte, tf, caffe or torch", path, meta.Range)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := parser.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("ONNX model %s: %w", path, err)
+	}
+	names, shp := m.Inputs()
+	if len(names) == 0 || shp[0].Rank() != 4 {
+		return nil, fmt.Errorf("ONNX model %s: want one input of images [batch, H, W, 3] or [batch, 3, H, W]", path)
+	}
+	dims := shp[0].Dimensions
+	s := &onnxScorer{meta: meta, backend: backend, input: names[0]}
+	switch meta.Layout {
+	case "nchw":
+		s.nchw = true
+	case "nhwc":
+	case "":
+		s.nchw = dims[1] == 3
+	default:
+		return nil, fmt.Errorf("ONNX model %s: layout %q: want nhwc or nchw", path, meta.Layout)
+	}
+	side := dims[2]
+	if !s.nchw {
+		side = dims[1]
+	}
+	if meta.InputSize == 0 {
+		meta.InputSize = side
+	}
+	if meta.InputSize <= 0 || (side > 0 && side != meta.InputSize) {
+		return nil, fmt.Errorf("ONNX model %s takes %d×%d images; input size %d", path, side, side, meta.InputSize)
+	}
+	if dims[0] > 0 {
+		meta.Batch = dims[0]
+	} else if meta.Batch == 0 {
+		meta.Batch = 32
+	}
+	if meta.Output == "" {
+		meta.Output = map[string]string{TaskAge: "years", TaskGender: "probability"}[meta.Task]
+	}
+	if meta.ID == "" {
+		meta.ID = "onnx:" + path
+	}
+	s.meta = meta
+	if IsONNXRuntime(backend) {
+		s.exec, err = onnxbackend.LoadModel(backend, bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("ONNX model %s: %w", path, err)
+		}
+		return s, nil
+	}
+	s.store = mlmodel.NewStore()
+	if err := m.VariablesToScope(s.store.RootScope()); err != nil {
+		return nil, err
+	}
+	s.gexec, err = mlmodel.NewExec(backend, s.store, func(scope *mlmodel.Scope, x *Node) *Node {
+		return m.CallGraph(scope, x.Graph(), map[string]*Node{s.input: x})[0]
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *onnxScorer) Task() string      { return s.meta.Task }
+func (s *onnxScorer) ID() string        { return s.meta.ID }
+func (s *onnxScorer) Batch() int        { return s.meta.Batch }
+func (s *onnxScorer) Input() (int, int) { return s.meta.InputSize, s.meta.InputSize }
+
+func (s *onnxScorer) Predict(images []float32) ([]float64, error) {
+	b, n := s.meta.Batch, s.meta.InputSize
+	x := convertRange(images, s.meta.Range)
+	dims := []int{b, n, n, 3}
+	if s.nchw {
+		x, dims = toNCHW(x, b, n), []int{b, 3, n, n}
+	}
+	t, err := tensors.FromShapeForBackend(s.backend, 0, shapes.Make(dtypes.Float32, dims...))
+	if err != nil {
+		return nil, err
+	}
+	tensors.MustMutableFlatData(t, func(flat []float32) { copy(flat, x) })
+	var out *tensors.Tensor
+	if s.exec != nil {
+		buf, err := t.Buffer(s.backend, 0)
+		if err != nil {
+			return nil, err
+		}
+		outs, err := s.exec.Execute([]compute.Buffer{buf}, []bool{false}, 0)
+		if err != nil {
+			return nil, err
+		}
+		if out, err = tensors.FromBuffer(outs[0]); err != nil {
+			return nil, err
+		}
+		t.MustFinalizeAll()
+	} else {
+		outs, err := s.gexec.Call(t)
+		if err != nil {
+			return nil, err
+		}
+		out = outs[0]
+	}
+	defer out.MustFinalizeAll()
+	raw, err := flatFloat32(out)
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) < b {
+		return nil, fmt.Errorf("ONNX model gave %d values for a batch of %d", len(raw), b)
+	}
+	res := make([]float64, b)
+	per := len(raw) / b
+	for i := range res {
+		v := float64(raw[i*per+per-1]) // a [B,2] softmax output: the last column is the positive class
+		if s.meta.Output == "logit" {
+			v = 1 / (1 + math.Exp(-v))
+		}
+		res[i] = v
+	}
+	return res, nil
+}
+
+func (s *onnxScorer) Close() {
+	if s.exec != nil {
+		s.exec.Finalize()
+	}
+	if s.gexec != nil {
+		s.gexec.Finalize()
+	}
+}
+
+// flatFloat32 reads a float32 or float64 output.
+func flatFloat32(t *tensors.Tensor) ([]float32, error) {
+	switch t.DType() {
+	case dtypes.Float32:
+		return tensors.MustCopyFlatData[float32](t), nil
+	case dtypes.Float64:
+		f := tensors.MustCopyFlatData[float64](t)
+		out := make([]float32, len(f))
+		for i, v := range f {
+			out[i] = float32(v)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("ONNX model output is %s, want float32 or float64", t.DType())
+}
+
+// convertRange maps RGB in [0,1] to what a model expects, on the host.
+func convertRange(x []float32, r string) []float32 {
+	if r == "unit" {
+		return x
+	}
+	out := make([]float32, len(x))
+	mean := [3]float32{0.485, 0.456, 0.406}
+	std := [3]float32{0.229, 0.224, 0.225}
+	caffe := [3]float32{103.939, 116.779, 123.68}
+	for i := 0; i+2 < len(x); i += 3 {
+		for c := 0; c < 3; c++ {
+			v := x[i+c]
+			switch r {
+			case "byte":
+				out[i+c] = 255 * v
+			case "tf":
+				out[i+c] = 2*v - 1
+			case "torch":
+				out[i+c] = (v - mean[c]) / std[c]
+			case "caffe": // BGR order
+				out[i+2-c] = 255*v - caffe[2-c]
+			}
+		}
+	}
+	return out
+}
+
+func toNCHW(x []float32, b, n int) []float32 {
+	out := make([]float32, len(x))
+	for i := 0; i < b; i++ {
+		for p := 0; p < n*n; p++ {
+			for c := 0; c < 3; c++ {
+				out[i*3*n*n+c*n*n+p] = x[(i*n*n+p)*3+c]
+			}
+		}
+	}
+	return out
+}
