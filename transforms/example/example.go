@@ -334,18 +334,7 @@ func Decode(b []byte) (*Record, error) {
 			if len(vs) != 1 {
 				return nil, fmt.Errorf("example: feature %q has %d values, want 1", keys[i], len(vs))
 			}
-			switch i {
-			case fImageRaw:
-				r.ImageRaw = nonNil(vs[0])
-			case fImageJPEG:
-				r.ImageJPEG = nonNil(vs[0])
-			case fFilename:
-				r.Filename = string(vs[0])
-			case fSHA256:
-				r.SHA256 = string(vs[0])
-			case fSplit:
-				r.Split = string(vs[0])
-			}
+			setBytes(r, i, vs[0])
 		case kindInt64:
 			vs := f.GetInt64List().GetValue()
 			if len(vs) != 1 {
@@ -361,6 +350,22 @@ func Decode(b []byte) (*Record, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// setBytes sets the bytes_list feature i of r to its single value v.
+func setBytes(r *Record, i int, v []byte) {
+	switch i {
+	case fImageRaw:
+		r.ImageRaw = nonNil(v)
+	case fImageJPEG:
+		r.ImageJPEG = nonNil(v)
+	case fFilename:
+		r.Filename = string(v)
+	case fSHA256:
+		r.SHA256 = string(v)
+	case fSplit:
+		r.Split = string(v)
+	}
 }
 
 // nonNil returns b, or an empty non-nil slice for nil, so that a present but

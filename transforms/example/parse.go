@@ -137,18 +137,7 @@ func parseFeature(r *Record, i int, feature []byte, img *[]float32) error {
 		if err != nil {
 			return err
 		}
-		switch i {
-		case fImageRaw:
-			r.ImageRaw = nonNil(values[0])
-		case fImageJPEG:
-			r.ImageJPEG = nonNil(values[0])
-		case fFilename:
-			r.Filename = string(values[0])
-		case fSHA256:
-			r.SHA256 = string(values[0])
-		case fSplit:
-			r.Split = string(values[0])
-		}
+		setBytes(r, i, values[0])
 	case kindInt64:
 		var values []int64
 		err = eachField(list, func(num protowire.Number, typ protowire.Type, v []byte) error {
