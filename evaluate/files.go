@@ -55,6 +55,12 @@ func (r Report) Rows() []Row {
 // and extra fields, eval.parquet, and the plots of the tasks predicted: the
 // predicted-vs-true age scatter and the gender confusion matrix.
 func WriteFiles(ctx context.Context, dir string, r Report, preds []Prediction, extra map[string]any) error {
+	return WriteFilesNamed(ctx, dir, JSONFile, ParquetFile, r, preds, extra)
+}
+
+// WriteFilesNamed is WriteFiles with other names for the JSON and Parquet
+// files (scoring writes metrics.json and metrics.parquet).
+func WriteFilesNamed(ctx context.Context, dir, jsonName, parquetName string, r Report, preds []Prediction, extra map[string]any) error {
 	doc := map[string]any{"overall": r.Overall, "slices": r.Slices}
 	for k, v := range extra {
 		doc[k] = v
@@ -63,7 +69,7 @@ func WriteFiles(ctx context.Context, dir string, r Report, preds []Prediction, e
 	if err != nil {
 		return err
 	}
-	if err := fsio.WriteFile(ctx, fsio.Join(dir, JSONFile), append(js, '\n')); err != nil {
+	if err := fsio.WriteFile(ctx, fsio.Join(dir, jsonName), append(js, '\n')); err != nil {
 		return err
 	}
 	var pq bytes.Buffer
@@ -74,7 +80,7 @@ func WriteFiles(ctx context.Context, dir string, r Report, preds []Prediction, e
 	if err := pw.Close(); err != nil {
 		return err
 	}
-	if err := fsio.WriteFile(ctx, fsio.Join(dir, ParquetFile), pq.Bytes()); err != nil {
+	if err := fsio.WriteFile(ctx, fsio.Join(dir, parquetName), pq.Bytes()); err != nil {
 		return err
 	}
 	if r.Overall.AgeMAE != nil {
@@ -129,7 +135,7 @@ func AgeScatterPNG(preds []Prediction) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.GlyphStyle = draw.GlyphStyle{Color: color.RGBA{0x1f, 0x77, 0xb4, 0x60}, Radius: vg.Points(1.5), Shape: draw.CircleGlyph{}}
+	s.GlyphStyle = draw.GlyphStyle{Color: color.NRGBA{0x1f, 0x77, 0xb4, 0x60}, Radius: vg.Points(1.5), Shape: draw.CircleGlyph{}}
 	diag, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: top, Y: top}})
 	if err != nil {
 		return nil, err

@@ -74,6 +74,10 @@ type ONNXMeta struct {
 	Output    string `json:"output"`     // years, logit or probability (age models give years)
 	Batch     int    `json:"batch"`      // fixed batch size, when the model has one
 	ID        string `json:"id"`
+	// StoredSize, when set, makes the preprocessing that of our own models:
+	// bilinear to StoredSize, then area averaging to InputSize. Otherwise
+	// images are resized bilinearly straight to InputSize.
+	StoredSize int `json:"stored_size,omitempty"`
 }
 
 // ReadONNXMeta reads the sidecar JSON of an ONNX model: path+".json", or
@@ -179,10 +183,15 @@ func OpenONNX(path string, meta ONNXMeta, backend compute.Backend) (Scorer, erro
 	return s, nil
 }
 
-func (s *onnxScorer) Task() string      { return s.meta.Task }
-func (s *onnxScorer) ID() string        { return s.meta.ID }
-func (s *onnxScorer) Batch() int        { return s.meta.Batch }
-func (s *onnxScorer) Input() (int, int) { return s.meta.InputSize, s.meta.InputSize }
+func (s *onnxScorer) Task() string { return s.meta.Task }
+func (s *onnxScorer) ID() string   { return s.meta.ID }
+func (s *onnxScorer) Batch() int   { return s.meta.Batch }
+func (s *onnxScorer) Input() (int, int) {
+	if s.meta.StoredSize > 0 {
+		return s.meta.StoredSize, s.meta.InputSize
+	}
+	return s.meta.InputSize, s.meta.InputSize
+}
 
 func (s *onnxScorer) Predict(images []float32) ([]float64, error) {
 	b, n := s.meta.Batch, s.meta.InputSize

@@ -14,11 +14,12 @@ import (
 // It is process-wide on purpose: on the embedded runners the listing and the
 // shard writers share the process. On a distributed runner each worker
 // reports its own share into its log, without a total.
-var progress = &progressLine{out: os.Stderr, every: 2 * time.Second}
+var progress = &progressLine{out: os.Stderr, every: 2 * time.Second, label: "ingest"}
 
 type progressLine struct {
 	out   io.Writer
 	every time.Duration
+	label string
 
 	once  sync.Once
 	total atomic.Int64
@@ -65,8 +66,8 @@ func (p *progressLine) line(done, total int64, elapsed time.Duration) string {
 		eta = (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
 	}
 	if total <= 0 {
-		return fmt.Sprintf("ingest: %d images, %.0f images/s", done, rate)
+		return fmt.Sprintf("%s: %d images, %.0f images/s", p.label, done, rate)
 	}
 	pct := 100 * float64(done) / float64(total)
-	return fmt.Sprintf("ingest: %d/%d images (%.0f%%), %.0f images/s, ETA %s", done, total, pct, rate, eta)
+	return fmt.Sprintf("%s: %d/%d images (%.0f%%), %.0f images/s, ETA %s", p.label, done, total, pct, rate, eta)
 }

@@ -185,7 +185,12 @@ func walk(root string, keep func(string) bool) ([]string, error) {
 			}
 			return nil
 		}
-		if d.Type().IsRegular() && keep(p) {
+		regular := d.Type().IsRegular()
+		if d.Type()&fs.ModeSymlink != 0 { // a link to a file counts as the file
+			st, err := os.Stat(p)
+			regular = err == nil && st.Mode().IsRegular()
+		}
+		if regular && keep(p) {
 			files = append(files, p)
 		}
 		return nil

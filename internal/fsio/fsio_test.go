@@ -39,14 +39,20 @@ func rel(t *testing.T, dir string, files []string) []string {
 func TestListLocal(t *testing.T) {
 	dir := t.TempDir()
 	touch(t, dir, "b.jpg", "a.jpg", "sub/c.jpg", "sub/deeper/d.png", ".hidden.jpg", ".git/e.jpg", "x.jpg"+TempMarker+"123", "notes.txt")
+	if err := os.Symlink(filepath.Join(dir, "a.jpg"), filepath.Join(dir, "sub", "link.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "sub"), filepath.Join(dir, "dirlink")); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		spec string
 		want []string
 	}{
-		{dir, []string{"a.jpg", "b.jpg", "notes.txt", "sub/c.jpg", "sub/deeper/d.png"}},
+		{dir, []string{"a.jpg", "b.jpg", "notes.txt", "sub/c.jpg", "sub/deeper/d.png", "sub/link.jpg"}},
 		{filepath.Join(dir, "*.jpg"), []string{"a.jpg", "b.jpg"}},
-		{filepath.Join(dir, "**/*.jpg"), []string{"a.jpg", "b.jpg", "sub/c.jpg"}},
-		{filepath.Join(dir, "sub", "**"), []string{"sub/c.jpg", "sub/deeper/d.png"}},
+		{filepath.Join(dir, "**/*.jpg"), []string{"a.jpg", "b.jpg", "sub/c.jpg", "sub/link.jpg"}},
+		{filepath.Join(dir, "sub", "**"), []string{"sub/c.jpg", "sub/deeper/d.png", "sub/link.jpg"}},
 		{filepath.Join(dir, "[ab].jpg"), []string{"a.jpg", "b.jpg"}},
 		{filepath.Join(dir, "a.jpg"), []string{"a.jpg"}},
 		{filepath.Join(dir, "*.none"), nil},

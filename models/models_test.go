@@ -1,0 +1,62 @@
+package models_test
+
+import (
+	"bytes"
+	"context"
+	"image/jpeg"
+	"math"
+	"testing"
+
+	"github.com/facepipe/facepipe/internal/fixtures"
+	"github.com/facepipe/facepipe/model"
+	"github.com/facepipe/facepipe/models"
+	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/preprocess"
+)
+
+// TestDefaultModels: the bundled models load and score a generated face to a
+// finite age and a probability in [0,1].
+func TestDefaultModels(t *testing.T) {
+	transforms.DefaultModels = models.Default
+	b, _, err := model.NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scorers, err := transforms.OpenScorers(context.Background(), transforms.ScoreConfig{Models: []string{"default"}, Batch: 1}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := map[string]bool{}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, fixtures.Image(35, 1, 2, 200, 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range scorers {
+		defer sc.Close()
+		stored, size := sc.Input()
+		in, _, err := preprocess.ModelInput(buf.Bytes(), stored, size, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := sc.Predict(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := out[0]
+		switch sc.Task() {
+		case model.TaskAge:
+			if math.IsNaN(v) || math.IsInf(v, 0) || v < -50 || v > 200 {
+				t.Errorf("age %v", v)
+			}
+		case model.TaskGender:
+			if !(v >= 0 && v <= 1) {
+				t.Errorf("p_female %v", v)
+			}
+		}
+		tasks[sc.Task()] = true
+		t.Logf("%s (%s): %v", sc.Task(), sc.ID(), v)
+	}
+	if !tasks[model.TaskAge] || !tasks[model.TaskGender] {
+		t.Errorf("default models cover %v, want age and gender", tasks)
+	}
+}

@@ -1,0 +1,157 @@
+// Command score runs bulk inference of age and gender models over a folder,
+// glob or bucket of face crops, and writes a queryable table of predictions.
+//
+//	go run ./pipelines/score --input=~/photos/faces --output=./scored
+//	go run ./pipelines/score --input='gs://bucket/new/*.jpg' --output=gs://bucket/scored --model=gs://bucket/models --runner=dataflow ...
+//
+// Without --model the bundled default models are used.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+
+	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/profile"
+	"github.com/facepipe/facepipe/model"
+	"github.com/facepipe/facepipe/models"
+	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/preprocess"
+)
+
+var (
+	input        = flag.String("input", "", "images to score: a folder (recursive), a glob (** crosses folders) or a file; local or gs://")
+	output       = flag.String("output", "", "output folder, local or gs://")
+	modelFlag    = flag.String("model", "default", "comma-separated models: model folders written by train (or a folder of age/ and gender/ ones), ONNX files, or default (the bundled models)")
+	onnxTask     = flag.String("onnx_task", "", "for an ONNX file without a sidecar JSON: age or gender")
+	onnxSize     = flag.Int("onnx_input_size", 0, "for an ONNX file: the input height and width (default: from the model)")
+	onnxRange    = flag.String("onnx_range", "unit", "for an ONNX file: the value range it expects: unit, byte, tf, caffe, torch")
+	onnxLayout   = flag.String("onnx_layout", "", "for an ONNX file: nhwc or nchw (default: guessed from the input shape)")
+	onnxOutput   = flag.String("onnx_output", "", "for an ONNX file: years, logit or probability (default: years for age, probability for gender)")
+	backend      = flag.String("backend", "", "GoMLX backend: onnx:cpu, onnx:cuda, go; default $GOMLX_BACKEND, else onnx:cpu when ONNX Runtime is installed, else go")
+	batch        = flag.Int("batch", 64, "inference batch size of model folders (fixed; the last batch is padded)")
+	tta          = flag.Bool("tta", true, "average each prediction of a model folder with that of the mirrored image, as training's test evaluation does (-tta=false halves the inference work)")
+	labelsFlag   = flag.String("score_labels", "auto", "score against the UTKFace labels in the file names: auto (when 90% of names carry them), on, off; --labels=auto|on|off is accepted too")
+	contactSheet = flag.Int("contact_sheet", 0, "write contact_sheet.png with the first N images and their predictions")
+	maxPixels    = flag.Int("max_pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more pixels")
+	perPart      = flag.Int("files_per_part", 50000, "images per predictions file")
+	workers      = flag.Int("workers", 0, "decode goroutines per worker (0: one per core)")
+	logLevel     = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
+	cpuProfile   = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+)
+
+func init() {
+	// Workers run this binary too: they find the bundled models the same way.
+	transforms.DefaultModels = models.Default
+}
+
+func main() {
+	os.Args = labelsAlias(os.Args)
+	flag.Parse()
+	beamlog.LogLevel = *logLevel
+	beam.Init()
+	stop, err := profile.Start(*cpuProfile, "")
+	if err != nil {
+		log.Fatalf("score: %v", err)
+	}
+	err = run(context.Background())
+	stop()
+	if err != nil {
+		log.Fatalf("score: %v", err)
+	}
+}
+
+func run(ctx context.Context) error {
+	cfg := transforms.ScoreConfig{
+		Input: fsio.ExpandHome(*input), Output: fsio.ExpandHome(*output), Models: strings.Split(*modelFlag, ","),
+		ONNX:    model.ONNXMeta{Task: *onnxTask, InputSize: *onnxSize, Range: *onnxRange, Layout: *onnxLayout, Output: *onnxOutput},
+		Backend: *backend, Batch: *batch, TTA: *tta, Labels: *labelsFlag, ContactSheet: *contactSheet,
+		MaxPixels: *maxPixels, FilesPerPart: *perPart, Workers: *workers,
+	}
+	switch {
+	case cfg.Input == "" || cfg.Output == "":
+		return fmt.Errorf("--input and --output are required")
+	case cfg.Labels != "auto" && cfg.Labels != "on" && cfg.Labels != "off":
+		return fmt.Errorf("--labels=%q: want auto, on or off", cfg.Labels)
+	case cfg.Batch < 1:
+		return fmt.Errorf("--batch=%d", cfg.Batch)
+	}
+	// Open the models here once, so that a bad --model fails before the
+	// pipeline starts, and to name them in the summary.
+	b, backendName, err := model.NewBackend(cfg.Backend)
+	if err != nil {
+		return err
+	}
+	scorers, err := transforms.OpenScorers(ctx, cfg, b)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, s := range scorers {
+		ids = append(ids, s.ID())
+		s.Close()
+	}
+	fmt.Fprintf(os.Stderr, "score: models %s on backend %s\n", strings.Join(ids, ", "), backendName)
+	if err := fsio.Remove(ctx, fsio.Join(cfg.Output, transforms.SummaryFile)); err != nil && fsio.Exists(ctx, fsio.Join(cfg.Output, transforms.SummaryFile)) {
+		return err
+	}
+
+	start := time.Now()
+	p, s := beam.NewPipelineWithRoot()
+	transforms.WriteScoreSummary(s, cfg, transforms.Score(s, cfg), ids)
+	if _, err := beamx.RunWithMetrics(ctx, p); err != nil {
+		return err
+	}
+	return printSummary(ctx, cfg.Output, time.Since(start))
+}
+
+// labelsAlias rewrites --labels=auto|on|off to --score_labels: Beam's
+// Dataflow runner owns the --labels flag (job labels, a JSON map), so ours
+// can only take its name for these three values.
+func labelsAlias(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "labels" {
+			if !hasVal && i+1 < len(args) {
+				val = args[i+1]
+			}
+			if val == "auto" || val == "on" || val == "off" {
+				out = append(out, "--score_labels="+val)
+				if !hasVal {
+					i++
+				}
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func printSummary(ctx context.Context, out string, wall time.Duration) error {
+	sum, err := transforms.ReadScoreSummary(ctx, out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "score: done in %s: %d images, %d scored, %d rejected (%.0f images/s)\n",
+		wall.Round(100*time.Millisecond), sum.Inputs, sum.Scored, sum.Rejected, float64(sum.Inputs)/wall.Seconds())
+	for _, r := range sum.RejectsByReason {
+		fmt.Fprintf(os.Stderr, "  rejected %-20s %6d\n", r.Reason, r.Count)
+	}
+	if sum.Metrics != nil {
+		fmt.Fprintf(os.Stderr, "  against the labels in the names: %s (%s)\n", sum.Metrics, transforms.MetricsFile)
+	}
+	fmt.Fprintf(os.Stderr, "  predictions: %s/%s/*.parquet\n", out, transforms.PredictionsDir)
+	return nil
+}

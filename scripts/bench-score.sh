@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Benchmarks scoring end to end (listing, decoding, preprocessing, two models,
+# writing): pipelines/score with the bundled default models on N real images,
+# and in the same run the same job in PyTorch (scripts/peer_score.py: Pillow
+# decode, the same two networks with random weights, 2 decode workers, 2
+# threads). Prints both images/s (median of 3, alternating) and the ratio.
+# Usage: scripts/bench-score.sh [N] [dataset dir]
+set -euo pipefail
+export GOTOOLCHAIN=go1.27.3
+cd "$(dirname "$0")/.."
+n=${1:-2000}
+data=${2:-../shared/datasets/utkface-dev}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+eval "$(scripts/install-onnxruntime.sh 2>/dev/null)"
+
+if [ -z "${TAGS+x}" ]; then
+	TAGS=""
+	[ -f /usr/include/turbojpeg.h ] && TAGS=turbojpeg
+fi
+go build ${TAGS:+-tags "$TAGS"} -o "$tmp/score" ./pipelines/score
+
+mkdir -p "$tmp/in"
+if [ -d "$data" ]; then
+	find "$data" -maxdepth 1 -type f -name '*.jpg' | LC_ALL=C sort | head -n "$n" | while read -r f; do ln -s "$(realpath "$f")" "$tmp/in/"; done
+	src=$data
+else
+	go run ./scripts/genfixtures -out "$tmp/in" -n "$n" -bad=false -odd_names=false -duplicates=false >/dev/null
+	src="generated fixtures"
+fi
+n=$(find "$tmp/in" -maxdepth 1 | tail -n +2 | wc -l)
+cat "$tmp"/in/* >/dev/null # warm the page cache for both
+
+rate() { echo "$n $1" | awk '{printf "%.0f", $1 / $2}'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+timed() { # log command... -> seconds
+	local log=$1 t0 t1
+	shift
+	t0=$(date +%s.%N)
+	if ! "$@" >"$log" 2>&1; then
+		echo "bench-score: failed: $*" >&2
+		cat "$log" >&2
+		exit 1
+	fi
+	t1=$(date +%s.%N)
+	echo "$t1 $t0" | awk '{printf "%.3f", $1 - $2}'
+}
+
+go_rates=() peer_rates=()
+for i in 1 2 3; do
+	rm -rf "$tmp/out"
+	w=$(timed "$tmp/go.log" "$tmp/score" --input="$tmp/in" --output="$tmp/out")
+	go_rates+=("$(rate "$w")")
+	echo "run $i go  : ${w}s, ${go_rates[-1]} img/s" >&2
+	w=$(timed "$tmp/peer.log" /usr/bin/python3 scripts/peer_score.py --input "$tmp/in")
+	peer_rates+=("$(rate "$w")")
+	echo "run $i peer: ${w}s, ${peer_rates[-1]} img/s" >&2
+done
+go_med=$(median "${go_rates[@]}")
+peer_med=$(median "${peer_rates[@]}")
+echo "bench-score: $n images from $src, default models (age and gender), go build tags: ${TAGS:-none}"
+echo "go   : $go_med img/s (median of 3: ${go_rates[*]})"
+echo "peer : $peer_med img/s (median of 3: ${peer_rates[*]})"
+echo "ratio go/peer: $(echo "$go_med $peer_med" | awk '{printf "%.2f", $1 / $2}')x"
+echo "last go run  : $(grep -h '^score: done' "$tmp/go.log")"
+echo "last peer run: $(grep -h '^peer:' "$tmp/peer.log")"

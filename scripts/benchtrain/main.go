@@ -1,0 +1,91 @@
+// Command benchtrain times a training step and inference of a built-in
+// architecture on random data, for scripts/bench-train.sh.
+//
+//	go run ./scripts/benchtrain -backbone cnn-s -size 64 -batch 128
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/train"
+
+	"github.com/facepipe/facepipe/model"
+)
+
+func main() {
+	backbone := flag.String("backbone", "cnn-s", "architecture")
+	size := flag.Int("size", 64, "input height and width")
+	batch := flag.Int("batch", 128, "batch size")
+	steps := flag.Int("steps", 20, "timed training steps")
+	infer := flag.Int("infer", 20, "timed inference batches")
+	backend := flag.String("backend", "", "GoMLX backend (default: as the train binary chooses)")
+	flag.Parse()
+
+	b, name, err := model.NewBackend(*backend)
+	if err != nil {
+		log.Fatal(err)
+	}
+	net, err := model.NewNet(b, model.Spec{Task: model.TaskAge, Backbone: *backbone, InputSize: *size, AgeScale: 10, AgeShift: 29}, 1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	images := make([]float32, *batch**size**size*3)
+	ages := make([]float32, *batch)
+	for i := range images {
+		images[i] = r.Float32()
+	}
+	for i := range ages {
+		ages[i] = float32(1 + r.IntN(100))
+	}
+	trainer := train.NewTrainer(b, net.Store, net.TrainFn(model.OneCycle(2e-3, 1000)), net.Loss(), model.AdamW(0.05), nil, nil)
+	step := func() {
+		x, _ := net.Tensor(images, *batch, *size, *size, 3)
+		y, _ := net.Tensor(ages, *batch, 1)
+		m, err := trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{x}, Labels: []*tensors.Tensor{y}})
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, t := range m {
+			t.MustFinalizeAll()
+		}
+	}
+	for i := 0; i < 3; i++ {
+		step()
+	}
+	trainTimes := timeIt(*steps, step)
+	p, err := net.NewPredictor(*batch, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	predict := func() {
+		if _, err := p.Predict(images); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		predict()
+	}
+	inferTimes := timeIt(*infer, predict)
+	fmt.Printf("go: %s %d×%d batch %d on %s, %d parameters: train step %.1f ms (median of %d), inference %.0f images/s (median of %d)\n",
+		*backbone, *size, *size, *batch, name, net.Params(), ms(trainTimes), *steps, float64(*batch)/inferTimes.Seconds(), *infer)
+}
+
+func timeIt(n int, f func()) time.Duration {
+	var d []time.Duration
+	for i := 0; i < n; i++ {
+		t := time.Now()
+		f()
+		d = append(d, time.Since(t))
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[len(d)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

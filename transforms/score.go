@@ -1,0 +1,443 @@
+package transforms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
+	"github.com/gomlx/compute"
+
+	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/model"
+	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms/labels"
+	"github.com/facepipe/facepipe/transforms/preprocess"
+)
+
+// ScoreConfig holds the parameters of a scoring run.
+type ScoreConfig struct {
+	Input         string
+	Output        string
+	Models        []string       // model folders and ONNX files, local or gs://; "" entries are skipped
+	ONNX          model.ONNXMeta // for ONNX files without a sidecar JSON
+	Backend       string         // GoMLX backend config; "" chooses
+	Batch         int            // batch size of model folders
+	TTA           bool
+	Labels        string // auto, on or off
+	ContactSheet  int
+	MaxPixels     int
+	FilesPerPart  int // images per predictions file
+	Workers       int
+	DefaultModels bool // Models came from the bundled default
+}
+
+// Scored is one scored image, for metrics and the contact sheet.
+type Scored struct {
+	Path      string
+	File      string
+	HasLabels bool
+	Age       int
+	Gender    int
+	Race      int
+	PredAge   float64 // NaN without an age model
+	PFemale   float64 // NaN without a gender model
+}
+
+// ScoreResult describes one predictions file.
+type ScoreResult struct {
+	Entry schemas.FileEntry
+}
+
+func init() {
+	for _, t := range []any{Scored{}, ScoreResult{}} {
+		beam.RegisterType(reflect.TypeOf(t))
+	}
+	register.DoFn3x1[context.Context, []byte, func(int64, string), error](&listScoreFn{})
+	register.Emitter2[int64, string]()
+	register.DoFn6x1[context.Context, int64, func(*string) bool, func(ScoreResult), func(Scored), func(Outcome), error](&scoreFn{})
+	register.Iter1[string]()
+	register.Emitter1[ScoreResult]()
+	register.Emitter1[Scored]()
+}
+
+// ScoreOutput holds what a scoring graph ends with.
+type ScoreOutput struct {
+	Inputs  beam.PCollection // int: the number of inputs
+	Parts   beam.PCollection // ScoreResult
+	Scored  beam.PCollection // Scored
+	Rejects beam.PCollection // RejectsResult
+}
+
+// Score builds the scoring graph: list the images, group their paths into
+// parts, and in each part read, preprocess (with the function ingest uses)
+// and score the images in fixed-size batches, writing the part's
+// predictions; then the rejects table.
+func Score(s beam.Scope, cfg ScoreConfig) ScoreOutput {
+	s = s.Scope("Score")
+	keyed := beam.ParDo(s, &listScoreFn{Spec: cfg.Input, PerPart: cfg.FilesPerPart}, beam.Impulse(s))
+	parts, scored, rejected := beam.ParDo3(s, &scoreFn{Cfg: cfg}, beam.GroupByKey(s, keyed))
+	return ScoreOutput{Inputs: stats.CountElms(s, keyed), Parts: parts, Scored: scored, Rejects: WriteRejects(s, cfg.Output, rejected)}
+}
+
+// listScoreFn lists the inputs and spreads them over parts of about PerPart
+// images, by a hash of the path.
+type listScoreFn struct {
+	Spec    string
+	PerPart int
+}
+
+func (f *listScoreFn) ProcessElement(ctx context.Context, _ []byte, emit func(int64, string)) error {
+	files, err := fsio.List(ctx, f.Spec)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no files match --input=%s", f.Spec)
+	}
+	parts := int64(max(1, (len(files)+f.PerPart-1)/max(1, f.PerPart)))
+	progress.label = "score"
+	progress.start(len(files))
+	for _, p := range files {
+		h := fnv.New64a()
+		h.Write([]byte(p))
+		emit(int64(h.Sum64()%uint64(parts))<<32|parts, p)
+	}
+	filesListed.Inc(ctx, int64(len(files)))
+	return nil
+}
+
+// PredictionsDir is the folder of the predictions files.
+const PredictionsDir = "predictions"
+
+// scoreFn scores one part. The models are loaded once per worker, in Setup.
+type scoreFn struct {
+	Cfg     ScoreConfig
+	backend compute.Backend
+	scorers []model.Scorer
+	id      string
+}
+
+var (
+	loadMu sync.Mutex
+	loaded = map[string]compute.Backend{} // one backend per process and config
+)
+
+func (f *scoreFn) Setup(ctx context.Context) error {
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	b, ok := loaded[f.Cfg.Backend]
+	if !ok {
+		var err error
+		if b, _, err = model.NewBackend(f.Cfg.Backend); err != nil {
+			return err
+		}
+		loaded[f.Cfg.Backend] = b
+	}
+	f.backend = b
+	scorers, err := OpenScorers(ctx, f.Cfg, b)
+	if err != nil {
+		return err
+	}
+	f.scorers = scorers
+	var ids []string
+	for _, sc := range scorers {
+		ids = append(ids, sc.ID())
+	}
+	f.id = strings.Join(ids, "+")
+	return nil
+}
+
+func (f *scoreFn) Teardown() {
+	for _, s := range f.scorers {
+		s.Close()
+	}
+}
+
+// DefaultModels locates the bundled default models: the scoring binary sets
+// it (in init, so that workers have it too) to extract its embedded models.
+// The model name "default" resolves through it.
+var DefaultModels func() (string, error)
+
+// OpenScorers opens the models of a scoring run: model folders (a folder
+// holding age/ and gender/ model folders counts as both) and ONNX files.
+// gs:// models are copied to a local temporary folder first.
+func OpenScorers(ctx context.Context, cfg ScoreConfig, b compute.Backend) ([]model.Scorer, error) {
+	var out []model.Scorer
+	for _, m := range cfg.Models {
+		if m == "" {
+			continue
+		}
+		if m == "default" {
+			if DefaultModels == nil {
+				return nil, errors.New("this binary has no bundled default model: pass --model")
+			}
+			dir, err := DefaultModels()
+			if err != nil {
+				return nil, fmt.Errorf("extracting the default models: %w", err)
+			}
+			m = dir
+		}
+		local, err := localCopy(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasSuffix(strings.ToLower(local), ".onnx") {
+			meta := cfg.ONNX
+			if side, ok, err := model.ReadONNXMeta(local); err != nil {
+				return nil, err
+			} else if ok {
+				meta = side
+			}
+			sc, err := model.OpenONNX(local, meta, b)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sc)
+			continue
+		}
+		dirs := []string{local}
+		if _, err := os.Stat(filepath.Join(local, model.CardFile)); err != nil {
+			dirs = nil
+			for _, task := range []string{model.TaskAge, model.TaskGender} {
+				if _, err := os.Stat(filepath.Join(local, task, model.CardFile)); err == nil {
+					dirs = append(dirs, filepath.Join(local, task))
+				}
+			}
+			if len(dirs) == 0 {
+				return nil, fmt.Errorf("--model=%s: neither a model folder (no %s) nor a folder of age/ and gender/ model folders", m, model.CardFile)
+			}
+		}
+		for _, d := range dirs {
+			sc, err := model.OpenFolder(d, b, cfg.Batch, cfg.TTA)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sc)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no model to score with")
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Task() < out[j].Task() }) // age, then gender
+	return out, nil
+}
+
+// localCopy returns a local path for a model: gs:// files and folders are
+// copied into a temporary folder.
+func localCopy(ctx context.Context, p string) (string, error) {
+	if !fsio.IsGCS(p) {
+		return fsio.ExpandHome(p), nil
+	}
+	files, err := fsio.List(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "facepipe-model-")
+	if err != nil {
+		return "", err
+	}
+	root := strings.TrimSuffix(p, "/")
+	for _, f := range files {
+		data, err := fsio.ReadFile(ctx, f)
+		if err != nil {
+			return "", err
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(f, root), "/")
+		if rel == "" {
+			rel = fsio.Base(f)
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			return "", err
+		}
+	}
+	if strings.HasSuffix(strings.ToLower(p), ".onnx") {
+		return filepath.Join(dir, fsio.Base(p)), nil
+	}
+	return dir, nil
+}
+
+// input is one decoded image, preprocessed for each distinct model input.
+type input struct {
+	path, name, sha string
+	inputs          map[[2]int][]float32
+	rej             *Outcome
+}
+
+// scoreChunk is how many images are decoded together before scoring.
+const scoreChunk = 256
+
+func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*string) bool,
+	emitPart func(ScoreResult), emitScored func(Scored), reject func(Outcome)) error {
+	var paths []string
+	var p string
+	for iter(&p) {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	part, parts := key>>32, key&0xffffffff
+	rel := fmt.Sprintf("%s/part-%05d-of-%05d.parquet", PredictionsDir, part, parts)
+
+	var rows []schemas.Prediction
+	for start := 0; start < len(paths); start += scoreChunk {
+		chunk := f.decodeAll(ctx, paths[start:min(start+scoreChunk, len(paths))])
+		var ok []*input
+		for _, in := range chunk {
+			progress.add(1)
+			if in.rej != nil {
+				rejectCounter(in.rej.Reason).Inc(ctx, 1)
+				reject(*in.rej)
+				continue
+			}
+			ok = append(ok, in)
+		}
+		preds := make([][]float64, len(f.scorers))
+		for si, sc := range f.scorers {
+			var err error
+			if preds[si], err = runBatches(sc, ok); err != nil {
+				return fmt.Errorf("scoring %s: %w", rel, err)
+			}
+		}
+		for i, in := range ok {
+			row, sd := f.row(in, preds, i)
+			rows = append(rows, row)
+			emitScored(sd)
+		}
+	}
+	imagesScored.Inc(ctx, int64(len(rows)))
+	entry, err := writeEntry(ctx, f.Cfg.Output, rel, func(w io.Writer) error { return WriteParquet(w, rows) })
+	if err != nil {
+		return err
+	}
+	entry.Records = len(rows)
+	emitPart(ScoreResult{Entry: entry})
+	return nil
+}
+
+var imagesScored = beam.NewCounter("score", "images_scored")
+
+// runBatches predicts all inputs with one model, in its fixed batch size,
+// padding the last batch with zeros.
+func runBatches(sc model.Scorer, ins []*input) ([]float64, error) {
+	stored, size := sc.Input()
+	key := [2]int{stored, size}
+	b, px := sc.Batch(), size*size*3
+	out := make([]float64, 0, len(ins))
+	buf := make([]float32, b*px)
+	for start := 0; start < len(ins); start += b {
+		clear(buf)
+		n := min(b, len(ins)-start)
+		for i := 0; i < n; i++ {
+			copy(buf[i*px:(i+1)*px], ins[start+i].inputs[key])
+		}
+		res, err := sc.Predict(buf)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res[:n]...)
+	}
+	return out, nil
+}
+
+// decodeAll reads and preprocesses images on a pool of goroutines: Prism
+// gives a bundle one core.
+func (f *scoreFn) decodeAll(ctx context.Context, paths []string) []*input {
+	out := make([]*input, len(paths))
+	workers := f.Cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = f.decode(ctx, paths[i])
+			}
+		}()
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// decode reads one image and preprocesses it for every model.
+func (f *scoreFn) decode(ctx context.Context, path string) *input {
+	in := &input{path: path, name: fsio.Base(path), inputs: map[[2]int][]float32{}}
+	rej := func(reason, detail string) *input {
+		in.rej = &Outcome{File: in.name, Path: path, SHA256: in.sha, Status: StatusRejected, Reason: reason, Detail: detail, Bytes: -1}
+		return in
+	}
+	data, err := fsio.ReadFile(ctx, path)
+	if err != nil {
+		return rej(schemas.ReasonReadError, err.Error())
+	}
+	in.sha = digest(data)
+	stored := map[int][]float32{}
+	for _, sc := range f.scorers {
+		st, size := sc.Input()
+		key := [2]int{st, size}
+		if _, ok := in.inputs[key]; ok {
+			continue
+		}
+		img, ok := stored[st]
+		if !ok {
+			img, _, err = preprocess.Preprocess(data, preprocess.Options{Size: st, MaxPixels: f.Cfg.MaxPixels}, nil)
+			if pe := (*preprocess.Error)(nil); errors.As(err, &pe) {
+				return rej(pe.Reason, pe.Detail)
+			} else if err != nil {
+				return rej(schemas.ReasonDecodeError, err.Error())
+			}
+			stored[st] = img
+		}
+		in.inputs[key] = preprocess.ResizeArea(img, st, st, 3, size, size, nil)
+	}
+	return in
+}
+
+// row builds the prediction row of the i-th scored input.
+func (f *scoreFn) row(in *input, preds [][]float64, i int) (schemas.Prediction, Scored) {
+	r := schemas.Prediction{Filename: in.name, Path: in.path, Model: f.id, SHA256: in.sha}
+	sd := Scored{Path: in.path, File: in.name, PredAge: math.NaN(), PFemale: math.NaN()}
+	for si, sc := range f.scorers {
+		v := preds[si][i]
+		if sc.Task() == model.TaskAge {
+			r.PredictedAge, sd.PredAge = &v, v
+		} else {
+			g := int32(0)
+			if v >= 0.5 {
+				g = 1
+			}
+			r.PFemale, r.PredictedGender, sd.PFemale = &v, &g, v
+		}
+	}
+	if f.Cfg.Labels != "off" {
+		if l, err := labels.ParseName(in.name); err == nil {
+			age, gender, race := int32(l.Age), int32(l.Gender), int32(l.Race)
+			r.TrueAge, r.TrueGender, r.TrueRace = &age, &gender, &race
+			sd.HasLabels, sd.Age, sd.Gender, sd.Race = true, l.Age, l.Gender, l.Race
+		}
+	}
+	return r, sd
+}

@@ -1,0 +1,220 @@
+package transforms
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"reflect"
+	"sort"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+
+	"github.com/facepipe/facepipe/evaluate"
+	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms/labels"
+	"github.com/facepipe/facepipe/transforms/preprocess"
+)
+
+// Files of a scoring output.
+const (
+	SummaryFile      = "summary.json"
+	MetricsFile      = "metrics.json"
+	MetricsTable     = "metrics.parquet"
+	ContactSheetFile = "contact_sheet.png"
+)
+
+// ScoreSummary is summary.json: a scoring run's counts and files, written
+// last.
+type ScoreSummary struct {
+	Inputs          int                   `json:"inputs"`
+	Scored          int                   `json:"scored"`
+	Rejected        int                   `json:"rejected"`
+	RejectsByReason []schemas.ReasonCount `json:"rejects_by_reason"`
+	Models          []string              `json:"models"`
+	Predictions     []schemas.FileEntry   `json:"predictions"`
+	Rejects         schemas.FileEntry     `json:"rejects"`
+	Labels          bool                  `json:"labels"` // metrics.json was written
+	Metrics         *evaluate.Metrics     `json:"metrics,omitempty"`
+}
+
+// ScoreFact is one input of the summary writer; Kind says which field is set.
+type ScoreFact struct {
+	Kind    string // "inputs", "part", "scored" or "rejects"
+	Inputs  int
+	Part    ScoreResult
+	Scored  Scored
+	Rejects RejectsResult
+}
+
+func init() {
+	beam.RegisterType(reflect.TypeOf(ScoreFact{}))
+	register.Function1x2[int, int, ScoreFact](inputsScoreFact)
+	register.Function1x2[ScoreResult, int, ScoreFact](partScoreFact)
+	register.Function1x2[Scored, int, ScoreFact](scoredScoreFact)
+	register.Function1x2[RejectsResult, int, ScoreFact](rejectsScoreFact)
+	register.Iter1[ScoreFact]()
+	register.DoFn4x1[context.Context, int, func(*ScoreFact) bool, func(string), error](&writeScoreSummaryFn{})
+}
+
+func inputsScoreFact(n int) (int, ScoreFact)       { return 0, ScoreFact{Kind: "inputs", Inputs: n} }
+func partScoreFact(r ScoreResult) (int, ScoreFact) { return 0, ScoreFact{Kind: "part", Part: r} }
+func scoredScoreFact(s Scored) (int, ScoreFact)    { return 0, ScoreFact{Kind: "scored", Scored: s} }
+func rejectsScoreFact(r RejectsResult) (int, ScoreFact) {
+	return 0, ScoreFact{Kind: "rejects", Rejects: r}
+}
+
+// WriteScoreSummary writes, once everything else is written, metrics.json
+// (when the inputs carry UTKFace labels, per cfg.Labels), the contact sheet
+// and summary.json.
+func WriteScoreSummary(s beam.Scope, cfg ScoreConfig, out ScoreOutput, models []string) beam.PCollection {
+	s = s.Scope("WriteScoreSummary")
+	facts := beam.Flatten(s,
+		beam.ParDo(s, inputsScoreFact, out.Inputs),
+		beam.ParDo(s, partScoreFact, out.Parts),
+		beam.ParDo(s, scoredScoreFact, out.Scored),
+		beam.ParDo(s, rejectsScoreFact, out.Rejects))
+	return beam.ParDo(s, &writeScoreSummaryFn{Cfg: cfg, Models: models}, beam.GroupByKey(s, facts))
+}
+
+type writeScoreSummaryFn struct {
+	Cfg    ScoreConfig
+	Models []string
+}
+
+func (f *writeScoreSummaryFn) ProcessElement(ctx context.Context, _ int, iter func(*ScoreFact) bool, emit func(string)) error {
+	sum := ScoreSummary{Models: f.Models, Predictions: []schemas.FileEntry{}}
+	var scored []Scored
+	var fact ScoreFact
+	for iter(&fact) {
+		switch fact.Kind {
+		case "inputs":
+			sum.Inputs += fact.Inputs
+		case "part":
+			sum.Predictions = append(sum.Predictions, fact.Part.Entry)
+			sum.Scored += fact.Part.Entry.Records
+		case "scored":
+			scored = append(scored, fact.Scored)
+		case "rejects":
+			sum.Rejects, sum.RejectsByReason, sum.Rejected = fact.Rejects.Entry, fact.Rejects.ByReason, fact.Rejects.Entry.Records
+		}
+	}
+	if sum.Inputs != sum.Scored+sum.Rejected {
+		return fmt.Errorf("counts don't reconcile: %d inputs, %d scored + %d rejected", sum.Inputs, sum.Scored, sum.Rejected)
+	}
+	sort.Slice(sum.Predictions, func(i, j int) bool { return sum.Predictions[i].File < sum.Predictions[j].File })
+	sort.Slice(scored, func(i, j int) bool { return scored[i].Path < scored[j].Path })
+
+	// Metrics, when the names carry labels.
+	var preds []evaluate.Prediction
+	for _, s := range scored {
+		if s.HasLabels {
+			preds = append(preds, evaluate.Prediction{File: s.File, Age: s.Age, Gender: s.Gender, Race: s.Race, PredAge: s.PredAge, PFemale: s.PFemale})
+		}
+	}
+	switch f.Cfg.Labels {
+	case "on":
+		if len(preds) == 0 {
+			return fmt.Errorf("--labels=on but no input name carries UTKFace labels")
+		}
+		sum.Labels = true
+	case "auto":
+		sum.Labels = len(scored) > 0 && float64(len(preds)) >= 0.9*float64(len(scored))
+	}
+	if sum.Labels {
+		report := evaluate.Evaluate(preds)
+		extra := map[string]any{"models": f.Models, "input": f.Cfg.Input, "labelled_images": len(preds), "scored_images": len(scored)}
+		if err := evaluate.WriteFilesNamed(ctx, f.Cfg.Output, MetricsFile, MetricsTable, report, preds, extra); err != nil {
+			return err
+		}
+		sum.Metrics = &report.Overall
+	}
+	if n := f.Cfg.ContactSheet; n > 0 && len(scored) > 0 {
+		png, err := contactSheet(ctx, scored[:min(n, len(scored))])
+		if err != nil {
+			return err
+		}
+		if err := fsio.WriteFile(ctx, fsio.Join(f.Cfg.Output, ContactSheetFile), png); err != nil {
+			return err
+		}
+	}
+	data, err := json.MarshalIndent(&sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	p := fsio.Join(f.Cfg.Output, SummaryFile)
+	if err := fsio.WriteFile(ctx, p, append(data, '\n')); err != nil {
+		return err
+	}
+	emit(p)
+	return nil
+}
+
+// contactSheet draws a grid of the images with their predicted (and, when
+// known, true) age and gender, 8 to a row.
+func contactSheet(ctx context.Context, items []Scored) ([]byte, error) {
+	const cell, caption, cols = 128, 30, 8
+	rows := (len(items) + cols - 1) / cols
+	sheet := image.NewRGBA(image.Rect(0, 0, cols*cell, rows*(cell+caption)))
+	draw.Draw(sheet, sheet.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+	face := basicfont.Face7x13
+	for i, it := range items {
+		x0, y0 := (i%cols)*cell, (i/cols)*(cell+caption)
+		if data, err := fsio.ReadFile(ctx, it.Path); err == nil {
+			if thumb, err := preprocess.Thumbnail(data, cell-4); err == nil {
+				if img, err := jpeg.Decode(bytes.NewReader(thumb)); err == nil {
+					draw.Draw(sheet, image.Rect(x0+2, y0+2, x0+cell-2, y0+cell-2), img, image.Point{}, draw.Src)
+				}
+			}
+		}
+		pred := ""
+		if !math.IsNaN(it.PredAge) {
+			pred = fmt.Sprintf("%.0f", it.PredAge)
+		}
+		if !math.IsNaN(it.PFemale) {
+			g := "M"
+			if it.PFemale >= 0.5 {
+				g = "F"
+			}
+			pred += fmt.Sprintf(" %s %.0f%%", g, 100*math.Max(it.PFemale, 1-it.PFemale))
+		}
+		label := func(text string, dy int, c color.Color) {
+			d := font.Drawer{Dst: sheet, Src: image.NewUniform(c), Face: face,
+				Dot: fixed.P(x0+4, y0+cell+dy)}
+			d.DrawString(text)
+		}
+		label("pred "+pred, 12, color.RGBA{0x1f, 0x4e, 0x9d, 0xff})
+		if it.HasLabels {
+			label(fmt.Sprintf("true %d %s", it.Age, map[int]string{labels.Male: "M", labels.Female: "F"}[it.Gender]), 26, color.RGBA{0x33, 0x33, 0x33, 0xff})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, sheet); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// ReadScoreSummary reads a scoring output's summary.json.
+func ReadScoreSummary(ctx context.Context, out string) (*ScoreSummary, error) {
+	data, err := fsio.ReadFile(ctx, fsio.Join(out, SummaryFile))
+	if err != nil {
+		return nil, fmt.Errorf("the pipeline finished without %s: %w", SummaryFile, err)
+	}
+	var s ScoreSummary
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
