@@ -217,3 +217,24 @@ func validMAE(t *testing.T, cfg training.Config) float64 {
 	}
 	return *evaluate.Score(preds).AgeMAE
 }
+
+func TestCompare(t *testing.T) {
+	cfg := config(t, model.TaskAge)
+	cfg.Epochs, cfg.MaxSteps = 2, 3
+	cands, err := training.Compare(context.Background(), cfg, []string{"cnn-xs", "resnet-s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cands) != 2 || cands[0].Params == cands[1].Params || len(cands[1].Curve) != 2 {
+		t.Fatalf("candidates %+v", cands)
+	}
+	table, err := os.ReadFile(filepath.Join(cfg.Out, training.CompareTable))
+	if err != nil || !bytes.Contains(table, []byte("| resnet-s |")) || !bytes.Contains(table, []byte("| cnn-xs |")) {
+		t.Errorf("comparison table %q, %v", table, err)
+	}
+	for _, f := range []string{training.ComparePNG, "cnn-xs/" + model.CardFile, "resnet-s/" + model.CardFile} {
+		if _, err := os.Stat(filepath.Join(cfg.Out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
