@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"strings"
 
 	"github.com/gomlx/compute"
 	onnxbackend "github.com/gomlx/compute-onnx"
@@ -65,7 +64,7 @@ func (f *folderScorer) Predict(images []float32) ([]float64, error) { return f.p
 func (f *folderScorer) Close()                                      { f.p.Close() }
 
 // ONNXMeta describes a user's ONNX model, from flags or from a sidecar JSON
-// file next to it (model.onnx.json or model.json).
+// file next to it, named after it (age.onnx.json for age.onnx).
 type ONNXMeta struct {
 	Task      string `json:"task"`       // age or gender
 	InputSize int    `json:"input_size"` // height and width the model takes
@@ -80,22 +79,20 @@ type ONNXMeta struct {
 	StoredSize int `json:"stored_size,omitempty"`
 }
 
-// ReadONNXMeta reads the sidecar JSON of an ONNX model: path+".json", or
-// the path with .onnx replaced by .json. It returns ok false when there is
-// none.
+// ReadONNXMeta reads the sidecar JSON of an ONNX model, path+".json". It
+// returns ok false when there is none. (A model folder's model.json is not a
+// sidecar: it describes the folder's checkpoint.)
 func ReadONNXMeta(path string) (ONNXMeta, bool, error) {
 	var m ONNXMeta
-	for _, p := range []string{path + ".json", strings.TrimSuffix(path, ".onnx") + ".json"} {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		if err := json.Unmarshal(data, &m); err != nil {
-			return m, false, fmt.Errorf("%s: %w", p, err)
-		}
-		return m, true, nil
+	p := path + ".json"
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return m, false, nil
 	}
-	return m, false, nil
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, false, fmt.Errorf("%s: %w", p, err)
+	}
+	return m, true, nil
 }
 
 type onnxScorer struct {

@@ -3,6 +3,7 @@
 package transforms_test
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -43,12 +44,29 @@ func TestScoreONNXModel(t *testing.T) {
 		StoredSize: card.Preprocessing.StoredSize}
 	b := readPredictions(t, byONNX.Output, runScore(t, byONNX))
 
-	if len(a) != len(b) || len(a) != 20 {
-		t.Fatalf("%d and %d predictions, want 20", len(a), len(b))
+	// The same description in a sidecar JSON named after the file.
+	dir := t.TempDir()
+	data, err := os.ReadFile(onnxPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(dir, "age.onnx")
+	os.WriteFile(copied, data, 0o644)
+	side, _ := json.Marshal(byONNX.ONNX)
+	os.WriteFile(copied+".json", side, 0o644)
+	bySidecar := scoreConfig(in, t.TempDir(), copied)
+	bySidecar.Backend = "onnx:cpu"
+	c := readPredictions(t, bySidecar.Output, runScore(t, bySidecar))
+
+	if len(a) != len(b) || len(a) != 20 || len(c) != 20 {
+		t.Fatalf("%d, %d and %d predictions, want 20", len(a), len(b), len(c))
 	}
 	for i := range a {
 		if a[i].Filename != b[i].Filename || math.Abs(*a[i].PredictedAge-*b[i].PredictedAge) > 1e-3 {
 			t.Errorf("%s: folder %v, ONNX %v", a[i].Filename, *a[i].PredictedAge, *b[i].PredictedAge)
+		}
+		if *c[i].PredictedAge != *b[i].PredictedAge {
+			t.Errorf("%s: sidecar %v, flags %v", c[i].Filename, *c[i].PredictedAge, *b[i].PredictedAge)
 		}
 	}
 }
