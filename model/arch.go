@@ -39,6 +39,7 @@ type Spec struct {
 type buildOptions struct {
 	bnMomentum  float64 // 0: 0.9
 	recalibrate bool    // BatchNorm averages its batch statistics exactly
+	inference   bool    // BatchNorm uses its running averages even in a graph marked as training
 	noDropout   bool
 	schedule    *Schedule
 }

@@ -26,19 +26,20 @@ func DefaultORTPath() string {
 // else onnx:cpu with one thread per core when the ONNX Runtime library is
 // found ($ONNXRUNTIME_SHARED_LIBRARY_PATH, or where
 // scripts/install-onnxruntime.sh puts it), else the pure-Go backend with a
-// warning on stderr. It returns the config it used.
+// warning on stderr. An onnx config given explicitly also finds the library
+// where scripts/install-onnxruntime.sh puts it. It returns the config it used.
 func NewBackend(config string) (compute.Backend, string, error) {
 	if config == "" {
 		config = os.Getenv(compute.ConfigEnvVar)
 	}
-	if config == "" {
-		lib := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH")
-		if lib == "" {
-			if _, err := os.Stat(DefaultORTPath()); err == nil {
-				lib = DefaultORTPath()
-				os.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", lib)
-			}
+	lib := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH")
+	if lib == "" {
+		if _, err := os.Stat(DefaultORTPath()); err == nil {
+			lib = DefaultORTPath()
+			os.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", lib)
 		}
+	}
+	if config == "" {
 		if _, err := os.Stat(lib); lib != "" && err == nil {
 			config = fmt.Sprintf("onnx:cpu,intra_threads=%d", runtime.NumCPU())
 		} else {

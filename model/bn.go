@@ -52,7 +52,7 @@ func batchNorm(scope *mlmodel.Scope, x *Node, o buildOptions) *Node {
 		y := Div(Sub(x, b(mean)), b(Sqrt(AddScalar(variance, bnEpsilon))))
 		return Add(Mul(y, b(scale.NodeValue(g))), b(offset.NodeValue(g)))
 	}
-	if !scope.IsTraining(g) {
+	if o.inference || !scope.IsTraining(g) {
 		return normalize(meanVar.NodeValue(g), varVar.NodeValue(g))
 	}
 	mean := ReduceMean(x, axes...)

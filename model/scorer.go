@@ -201,6 +201,7 @@ func (s *onnxScorer) Predict(images []float32) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer t.MustFinalizeAll() // device buffers are not Go memory: the GC would not free them in time
 	tensors.MustMutableFlatData(t, func(flat []float32) { copy(flat, x) })
 	var out *tensors.Tensor
 	if s.exec != nil {
@@ -215,7 +216,6 @@ func (s *onnxScorer) Predict(images []float32) ([]float64, error) {
 		if out, err = tensors.FromBuffer(outs[0]); err != nil {
 			return nil, err
 		}
-		t.MustFinalizeAll()
 	} else {
 		outs, err := s.gexec.Call(t)
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -179,6 +181,13 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if st.BestEpoch >= 0 {
 		sinceBest = len(st.Curve) - 1 - st.BestEpoch
 	}
+	// One predictor for every validation: it reads the current weights.
+	validator, err := net.NewPredictor(cfg.Batch, false)
+	if err != nil {
+		return nil, err
+	}
+	defer validator.Close()
+	defer net.Close()
 	first := len(st.Curve)
 	for epoch := first; epoch < cfg.Epochs; epoch++ {
 		if cfg.StopAfter > 0 && epoch-first >= cfg.StopAfter {
@@ -193,7 +202,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := validate(ctx, &cfg, src, net, &row); err != nil {
+		if err := validate(ctx, &cfg, src, net, validator, &row); err != nil {
 			return nil, err
 		}
 		st.Curve = append(st.Curve, row)
@@ -265,6 +274,8 @@ func runEpoch(ctx context.Context, cfg *Config, src *dataset.Source, net *model.
 			return row, err
 		}
 		metrics, err := trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{images}, Labels: []*tensors.Tensor{y}})
+		images.MustFinalizeAll() // device buffers are not Go memory: the GC would not free them in time
+		y.MustFinalizeAll()
 		if err != nil {
 			return row, fmt.Errorf("epoch %d step %d: %w", epoch+1, step+1, err)
 		}
@@ -308,7 +319,23 @@ func describe(task string, e Epoch) string {
 	} else {
 		s += fmt.Sprintf(", val MAE %.3f", e.ValMAE)
 	}
-	return s + fmt.Sprintf(", lr %.2e, %.0f s, %.0f images/s", e.LR, e.Seconds, e.ImagesPerS)
+	return s + fmt.Sprintf(", lr %.2e, %.0f s, %.0f images/s, RSS %s", e.LR, e.Seconds, e.ImagesPerS, rss())
+}
+
+// rss reads the process's resident memory from /proc (Linux), for the epoch
+// lines: memory must stay flat across epochs.
+func rss() string {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.Atoi(f[1])
+			return fmt.Sprintf("%.0f MB", float64(kb)/1024)
+		}
+	}
+	return "?"
 }
 
 // recalibrate recomputes the BatchNorm averages on the first train images,
@@ -340,17 +367,12 @@ func recalibrate(ctx context.Context, cfg *Config, src *dataset.Source, net *mod
 }
 
 // predict runs the net over a split and pairs predictions with labels.
-func predict(ctx context.Context, cfg *Config, src *dataset.Source, net *model.Net, split string, tta bool) ([]evaluate.Prediction, error) {
+func predict(ctx context.Context, cfg *Config, src *dataset.Source, p *model.Predictor, split string) ([]evaluate.Prediction, error) {
 	r, err := src.Read(ctx, dataset.Options{Split: split, InputSize: cfg.InputSize, BatchSize: cfg.Batch, Pad: true, Workers: cfg.Workers, SkipCorrupt: cfg.SkipCorrupt})
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	p, err := net.NewPredictor(cfg.Batch, tta)
-	if err != nil {
-		return nil, err
-	}
-	defer p.Close()
 	var preds []evaluate.Prediction
 	for {
 		b, err := r.Next()
@@ -394,16 +416,22 @@ func Predict(ctx context.Context, cfg Config, split string) ([]evaluate.Predicti
 	}
 	cfg.Task, cfg.InputSize = card.Task, card.InputSize
 	cfg.defaults(src.StoredSize())
-	return predict(ctx, &cfg, src, net, split, cfg.TTA)
+	p, err := net.NewPredictor(cfg.Batch, cfg.TTA)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	return predict(ctx, &cfg, src, p, split)
 }
 
-// validate recalibrates BatchNorm and scores the valid split with a fresh
-// predictor, so the metrics reflect this epoch's weights.
-func validate(ctx context.Context, cfg *Config, src *dataset.Source, net *model.Net, row *Epoch) error {
+// validate recalibrates BatchNorm and scores the valid split with the run's
+// predictor, which reads the weights of the moment: the metrics reflect this
+// epoch's weights.
+func validate(ctx context.Context, cfg *Config, src *dataset.Source, net *model.Net, p *model.Predictor, row *Epoch) error {
 	if err := recalibrate(ctx, cfg, src, net); err != nil {
 		return fmt.Errorf("recalibrating BatchNorm: %w", err)
 	}
-	preds, err := predict(ctx, cfg, src, net, "valid", false)
+	preds, err := predict(ctx, cfg, src, p, "valid")
 	if err != nil {
 		return fmt.Errorf("validating: %w", err)
 	}
@@ -479,7 +507,12 @@ func finish(ctx context.Context, cfg *Config, src *dataset.Source, backend compu
 		return nil, fmt.Errorf("reloading the best weights: %w", err)
 	}
 	card.Params = net.Params()
-	preds, err := predict(ctx, cfg, src, net, "test", cfg.TTA)
+	tester, err := net.NewPredictor(cfg.Batch, cfg.TTA)
+	if err != nil {
+		return nil, err
+	}
+	defer tester.Close()
+	preds, err := predict(ctx, cfg, src, tester, "test")
 	if err != nil {
 		return nil, fmt.Errorf("evaluating the test split: %w", err)
 	}
