@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"image/color"
-	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/model"
 )
 
@@ -37,7 +36,7 @@ func Compare(ctx context.Context, cfg Config, backbones []string) ([]Candidate, 
 		b = strings.TrimSpace(b)
 		c := cfg
 		c.Backbone = b
-		c.Out = filepath.Join(root, backboneName(b))
+		c.Out = fsio.Join(root, backboneName(b))
 		res, err := Train(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("candidate %s: %w", b, err)
@@ -53,10 +52,10 @@ func Compare(ctx context.Context, cfg Config, backbones []string) ([]Candidate, 
 		}
 		cands = append(cands, cand)
 	}
-	return cands, writeComparison(root, cfg.Task, cands)
+	return cands, writeComparison(ctx, root, cfg.Task, cands)
 }
 
-func writeComparison(dir, task string, cands []Candidate) error {
+func writeComparison(ctx context.Context, dir, task string, cands []Candidate) error {
 	palette := []color.Color{color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0xd6, 0x27, 0x28, 0xff},
 		color.RGBA{0x2c, 0xa0, 0x2c, 0xff}, color.RGBA{0xff, 0x7f, 0x0e, 0xff}, color.RGBA{0x94, 0x67, 0xbd, 0xff}}
 	var series []Series
@@ -76,8 +75,8 @@ func writeComparison(dir, task string, cands []Candidate) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, ComparePNG), png, 0o644); err != nil {
+	if err := fsio.WriteFile(ctx, fsio.Join(dir, ComparePNG), png); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, CompareTable), []byte(b.String()), 0o644)
+	return fsio.WriteFile(ctx, fsio.Join(dir, CompareTable), []byte(b.String()))
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/facepipe/facepipe/dataset"
 	"github.com/facepipe/facepipe/evaluate"
+	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/model"
 )
 
@@ -54,6 +55,9 @@ type Config struct {
 	StopAfter   int  // end this invocation after so many epochs (resume later); 0 = run to the end
 	CommandLine []string
 	Log         io.Writer // progress and epoch lines; stderr when nil
+
+	outName string       // Out as the user gave it (a gs:// one is staged locally)
+	mirror  func() error // copies the staged model folder to a gs:// Out
 }
 
 // Epoch is one row of the learning curve.
@@ -109,8 +113,50 @@ func (c *Config) defaults(stored int) {
 	}
 }
 
-// Train runs a training and writes the model folder.
+// Train runs a training and writes the model folder. A gs:// model folder
+// is staged in a local temporary folder (GoMLX checkpoints are local files)
+// and mirrored to the bucket after every epoch, so --resume works there too;
+// a gs:// ONNX backbone is copied down first.
 func Train(ctx context.Context, cfg Config) (*Result, error) {
+	cfg.outName = cfg.Out
+	if !fsio.IsGCS(cfg.Out) && !fsio.IsGCS(cfg.Backbone) {
+		return trainLocal(ctx, cfg)
+	}
+	stage, err := os.MkdirTemp("", "facepipe-train-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(stage)
+	if fsio.IsGCS(cfg.Backbone) {
+		dir := filepath.Join(stage, "backbone")
+		if n, err := fsio.CopyDown(ctx, cfg.Backbone, dir); err != nil || n == 0 {
+			return nil, fmt.Errorf("--backbone=%s: copying it down: %d files, %v", cfg.Backbone, n, err)
+		}
+		cfg.Backbone = filepath.Join(dir, fsio.Base(cfg.Backbone))
+	}
+	if !fsio.IsGCS(cfg.Out) {
+		return trainLocal(ctx, cfg)
+	}
+	remote, local := cfg.Out, filepath.Join(stage, "out")
+	if cfg.Resume {
+		if _, err := fsio.CopyDown(ctx, remote, local); err != nil {
+			return nil, fmt.Errorf("--resume: %w", err)
+		}
+	}
+	cfg.Out = local
+	cfg.mirror = func() error { return fsio.Mirror(ctx, local, remote) }
+	res, err := trainLocal(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.mirror(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// trainLocal runs a training into a local model folder.
+func trainLocal(ctx context.Context, cfg Config) (*Result, error) {
 	src, err := dataset.Open(ctx, cfg.Data)
 	if err != nil {
 		return nil, err
@@ -225,6 +271,11 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		if err := WriteCurve(cfg.Out, cfg.Task, st.Curve); err != nil {
 			return nil, err
+		}
+		if cfg.mirror != nil {
+			if err := cfg.mirror(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return finish(ctx, &cfg, src, backend, backendName, spec, st)
@@ -527,7 +578,7 @@ func finish(ctx context.Context, cfg *Config, src *dataset.Source, backend compu
 			card.Test["auc"] = *m.GenderAUC
 		}
 	}
-	extra := map[string]any{"split": "test", "model": cfg.Out, "task": cfg.Task, "tta": cfg.TTA, "best_epoch": st.BestEpoch + 1}
+	extra := map[string]any{"split": "test", "model": cfg.outName, "task": cfg.Task, "tta": cfg.TTA, "best_epoch": st.BestEpoch + 1}
 	if err := evaluate.WriteFiles(ctx, cfg.Out, report, preds, extra); err != nil {
 		return nil, err
 	}
@@ -553,7 +604,7 @@ func finish(ctx context.Context, cfg *Config, src *dataset.Source, backend compu
 		return nil, err
 	}
 	fmt.Fprintf(cfg.Log, "train: %d parameters; best epoch %d of %d; test %s; model folder %s\n",
-		card.Params, st.BestEpoch+1, len(st.Curve), report.Overall, cfg.Out)
+		card.Params, st.BestEpoch+1, len(st.Curve), report.Overall, cfg.outName)
 	return &Result{Card: card, Curve: st.Curve, Test: report}, nil
 }
 

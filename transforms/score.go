@@ -241,33 +241,23 @@ func localCopy(ctx context.Context, p string) (string, error) {
 	if !fsio.IsGCS(p) {
 		return fsio.ExpandHome(p), nil
 	}
-	files, err := fsio.List(ctx, p)
-	if err != nil {
-		return "", err
-	}
 	dir, err := os.MkdirTemp("", "facepipe-model-")
 	if err != nil {
 		return "", err
 	}
-	root := strings.TrimSuffix(p, "/")
-	for _, f := range files {
-		data, err := fsio.ReadFile(ctx, f)
-		if err != nil {
-			return "", err
-		}
-		rel := strings.TrimPrefix(strings.TrimPrefix(f, root), "/")
-		if rel == "" {
-			rel = fsio.Base(f)
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			return "", err
-		}
+	n, err := fsio.CopyDown(ctx, p, dir)
+	if err != nil {
+		return "", err
+	}
+	if n == 0 {
+		return "", fmt.Errorf("--model=%s: no such file or folder", p)
 	}
 	if strings.HasSuffix(strings.ToLower(p), ".onnx") {
+		if fsio.Exists(ctx, p+".json") { // the sidecar describing it
+			if _, err := fsio.CopyDown(ctx, p+".json", dir); err != nil {
+				return "", err
+			}
+		}
 		return filepath.Join(dir, fsio.Base(p)), nil
 	}
 	return dir, nil
