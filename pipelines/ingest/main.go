@@ -13,7 +13,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"strings"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/profile"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms"
@@ -55,12 +55,12 @@ func main() {
 	beam.Init()
 	stop, err := profile.Start(*cpuProfile, *memProfile)
 	if err != nil {
-		log.Fatalf("ingest: %v", err)
+		cli.Exit("ingest", err)
 	}
 	err = run(context.Background())
 	stop()
 	if err != nil {
-		log.Fatalf("ingest: %v", err)
+		cli.Exit("ingest", err)
 	}
 }
 
@@ -80,6 +80,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	cfg.Split = spec.String()
+	if err := cli.CheckPaths(cli.Runner(), map[string]string{"input": cfg.Input}, map[string]string{"output": cfg.Output}); err != nil {
+		return err
+	}
 	if err := prepareOutput(ctx, cfg.Output); err != nil {
 		return err
 	}
@@ -89,6 +92,10 @@ func run(ctx context.Context) error {
 	transforms.Ingest(s, cfg, spec)
 	if _, err := beamx.RunWithMetrics(ctx, p); err != nil {
 		return err
+	}
+	if cli.NotSubmitted() {
+		fmt.Fprintln(os.Stderr, "ingest: Dataflow job built but not submitted (--dry_run or --template_location)")
+		return nil
 	}
 	return printSummary(ctx, cfg.Output, time.Since(start))
 }

@@ -11,7 +11,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/profile"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/models"
@@ -61,12 +61,12 @@ func main() {
 	beam.Init()
 	stop, err := profile.Start(*cpuProfile, "")
 	if err != nil {
-		log.Fatalf("score: %v", err)
+		cli.Exit("score", err)
 	}
 	err = run(context.Background())
 	stop()
 	if err != nil {
-		log.Fatalf("score: %v", err)
+		cli.Exit("score", err)
 	}
 }
 
@@ -84,6 +84,16 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("--labels=%q: want auto, on or off", cfg.Labels)
 	case cfg.Batch < 1:
 		return fmt.Errorf("--batch=%d", cfg.Batch)
+	}
+	if err := cli.CheckPaths(cli.Runner(), map[string]string{"input": cfg.Input}, map[string]string{"output": cfg.Output}); err != nil {
+		return err
+	}
+	for _, m := range cfg.Models {
+		if m != "default" {
+			if err := cli.CheckPaths(cli.Runner(), map[string]string{"model": m}, nil); err != nil {
+				return err
+			}
+		}
 	}
 	// Open the models here once, so that a bad --model fails before the
 	// pipeline starts, and to name them in the summary.
@@ -110,6 +120,10 @@ func run(ctx context.Context) error {
 	transforms.WriteScoreSummary(s, cfg, transforms.Score(s, cfg), ids)
 	if _, err := beamx.RunWithMetrics(ctx, p); err != nil {
 		return err
+	}
+	if cli.NotSubmitted() {
+		fmt.Fprintln(os.Stderr, "score: Dataflow job built but not submitted (--dry_run or --template_location)")
+		return nil
 	}
 	return printSummary(ctx, cfg.Output, time.Since(start))
 }

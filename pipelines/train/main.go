@@ -11,10 +11,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"strings"
 
+	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/profile"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/training"
@@ -51,12 +51,12 @@ func main() {
 	flag.Parse()
 	stop, err := profile.Start(*cpuProfile, "")
 	if err != nil {
-		log.Fatal(err)
+		cli.Exit("train", err)
 	}
 	err = run(context.Background())
 	stop()
 	if err != nil {
-		log.Fatalf("train: %v", err)
+		cli.Exit("train", err)
 	}
 }
 

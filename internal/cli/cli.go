@@ -1,0 +1,98 @@
+// Package cli holds what the pipelines' main functions share: how they
+// report a failure.
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Exit reports err on stderr as "name: err", with a hint when it has one,
+// and exits with status 1. It writes to stderr itself: Beam routes the
+// standard logger through slog at level info, which --log_level=warn hides,
+// so log.Fatal would exit without a word.
+func Exit(name string, err error) {
+	Report(os.Stderr, name, err)
+	os.Exit(1)
+}
+
+// Report writes the failure line Exit prints.
+func Report(w io.Writer, name string, err error) {
+	fmt.Fprintf(w, "%s: %v\n", name, err)
+	if h := Hint(err); h != "" {
+		fmt.Fprintf(w, "%s: hint: %s\n", name, h)
+	}
+}
+
+// Hint suggests a fix for the failures users commonly meet, or returns "".
+func Hint(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "could not find default credentials"):
+		return "Cloud Storage and Dataflow need Google credentials: run `gcloud auth application-default login`, " +
+			"or set GOOGLE_APPLICATION_CREDENTIALS to a service account key (see the README's Dataflow section)"
+	case strings.Contains(msg, "failed to automatically install ONNX Runtime"):
+		return "run scripts/install-onnxruntime.sh, or choose --backend=go"
+	}
+	return ""
+}
+
+// CheckPaths checks a run's path flags (name → value) against its runner
+// before anything starts: on Dataflow every path must be gs://, since the
+// workers can't see the launching machine's disk; a local input that is
+// not a glob must exist.
+func CheckPaths(runner string, inputs, outputs map[string]string) error {
+	for _, set := range []map[string]string{inputs, outputs} {
+		for _, name := range sortedKeys(set) {
+			p := set[name]
+			if runner == "dataflow" && p != "" && !strings.HasPrefix(p, "gs://") {
+				return fmt.Errorf("--%s=%s: Dataflow workers can't read or write this machine's disk: use a gs:// path", name, p)
+			}
+		}
+	}
+	for _, name := range sortedKeys(inputs) {
+		p := inputs[name]
+		if p == "" || strings.HasPrefix(p, "gs://") || strings.ContainsAny(p, "*?[") {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("--%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Runner is the value of Beam's --runner flag ("" when it isn't defined).
+func Runner() string {
+	if f := flag.Lookup("runner"); f != nil {
+		return f.Value.String()
+	}
+	return ""
+}
+
+// NotSubmitted reports whether the Dataflow runner only printed or saved the
+// job (--dry_run, --template_location) instead of running it: then there is
+// no output to summarize.
+func NotSubmitted() bool {
+	if Runner() != "dataflow" {
+		return false
+	}
+	if f := flag.Lookup("dry_run"); f != nil && f.Value.String() == "true" {
+		return true
+	}
+	f := flag.Lookup("template_location")
+	return f != nil && f.Value.String() != ""
+}
