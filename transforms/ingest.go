@@ -25,6 +25,11 @@ type IngestConfig struct {
 	Workers int
 	// NoStats skips the statistics tables and the report.
 	NoStats bool
+	// FailOnceDir, for fault tests only, makes each shard writer fail
+	// halfway through its first attempt, leaving a partial temporary file:
+	// the attempt is recorded as a marker file in this local folder, so a
+	// retry, in any process, goes through.
+	FailOnceDir string
 }
 
 // Validate checks the parameters and returns the parsed split spec.

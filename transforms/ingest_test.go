@@ -32,6 +32,9 @@ import (
 func TestMain(m *testing.M) {
 	beamlog.LogLevel = "warn"
 	beam.Init()
+	if cfg := os.Getenv(childEnv); cfg != "" {
+		os.Exit(runChild(cfg))
+	}
 	os.Exit(m.Run())
 }
 

@@ -180,3 +180,25 @@ func (f *writeManifestFn) complete(ctx context.Context, name string, shards []Sh
 	sort.Slice(shards, func(i, j int) bool { return shards[i].Index < shards[j].Index })
 	return shards, nil
 }
+
+// PrepareIngestOutput readies an output folder for an ingest run: it removes
+// the previous run's manifest, so that a manifest only ever describes a
+// finished run, and the temporary files a killed run left. It returns how
+// many temporary files it removed.
+func PrepareIngestOutput(ctx context.Context, out string) (int, error) {
+	manifest := fsio.Join(out, schemas.ManifestFile)
+	if fsio.Exists(ctx, manifest) {
+		if err := fsio.Remove(ctx, manifest); err != nil {
+			return 0, fmt.Errorf("removing the previous manifest: %w", err)
+		}
+	}
+	removed := 0
+	for _, dir := range []string{out, fsio.Join(out, TFRecordDir), fsio.Join(out, schemas.StatsDir)} {
+		n, err := fsio.RemoveTemps(ctx, dir)
+		removed += n
+		if err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
+}

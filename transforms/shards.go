@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -73,7 +75,7 @@ func WriteShards(s beam.Scope, cfg IngestConfig, items beam.PCollection) (shards
 	keyed := beam.ParDo(s, &assignShardFn{NumShards: cfg.NumShards, ShardMB: cfg.ShardMB, Seed: cfg.Seed}, bySplit)
 	fn := &writeShardFn{
 		Output: cfg.Output, Encoding: cfg.Encoding, Compression: cfg.Compression,
-		ImageSize: cfg.ImageSize, MaxPixels: cfg.MaxPixels, Workers: cfg.Workers,
+		ImageSize: cfg.ImageSize, MaxPixels: cfg.MaxPixels, Workers: cfg.Workers, FailOnceDir: cfg.FailOnceDir,
 	}
 	return beam.ParDo2(s, fn, beam.GroupByKey(s, keyed))
 }
@@ -159,6 +161,7 @@ type writeShardFn struct {
 	ImageSize   int
 	MaxPixels   int
 	Workers     int
+	FailOnceDir string
 }
 
 func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter func(*Item) bool,
@@ -187,6 +190,9 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 		tw := tfrecord.NewWriter(hc, tfrecord.CompressionFromPath(rel))
 		outcomes = outcomes[:0]
 		err := f.encodeAll(ctx, items, func(i int, rec []byte, o *Outcome) error {
+			if i == len(items)/2 && f.firstAttempt(stem) {
+				return fmt.Errorf("injected failure of the first attempt (--test_fail_once_dir) after %d of %d records", i, len(items))
+			}
 			progress.add(1)
 			if o.Status == StatusWritten {
 				o.Split, o.Shard = splitName, rel
@@ -219,6 +225,20 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 	}
 	emit(res)
 	return nil
+}
+
+// firstAttempt reports whether this is the first attempt at the shard when
+// FailOnceDir is set, recording the attempt; it is false otherwise.
+func (f *writeShardFn) firstAttempt(stem string) bool {
+	if f.FailOnceDir == "" {
+		return false
+	}
+	m, err := os.OpenFile(filepath.Join(f.FailOnceDir, stem), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return false // attempted before
+	}
+	m.Close()
+	return true
 }
 
 // encodeAll preprocesses and encodes items on a pool of goroutines and hands

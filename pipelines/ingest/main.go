@@ -21,8 +21,8 @@ import (
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
-	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/internal/cli"
+	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/internal/profile"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms"
@@ -44,6 +44,7 @@ var (
 	maxPixels      = flag.Int("max_pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more pixels")
 	workers        = flag.Int("workers", 0, "decode goroutines per shard writer (0: one per core)")
 	withStats      = flag.Bool("stats", true, "write the statistics tables under stats/ and report.html")
+	failOnceDir    = flag.String("test_fail_once_dir", "", "fault tests only: each shard writer fails halfway through its first attempt, recorded in this local folder")
 	logLevel       = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
 	cpuProfile     = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile     = flag.String("memprofile", "", "write a heap profile at the end of the run to this file")
@@ -72,8 +73,9 @@ func run(ctx context.Context) error {
 			Split: *splitSpec, Seed: *seed, NumShards: *numShards, ShardMB: *shardMB,
 			KeepDuplicates: *keepDuplicates, Limit: *limit, MaxPixels: *maxPixels,
 		},
-		Workers: *workers,
-		NoStats: !*withStats,
+		Workers:     *workers,
+		NoStats:     !*withStats,
+		FailOnceDir: *failOnceDir,
 	}
 	spec, err := cfg.Validate()
 	if err != nil {
@@ -83,8 +85,10 @@ func run(ctx context.Context) error {
 	if err := cli.CheckPaths(cli.Runner(), map[string]string{"input": cfg.Input}, map[string]string{"output": cfg.Output}); err != nil {
 		return err
 	}
-	if err := prepareOutput(ctx, cfg.Output); err != nil {
+	if n, err := transforms.PrepareIngestOutput(ctx, cfg.Output); err != nil {
 		return err
+	} else if n > 0 {
+		fmt.Fprintf(os.Stderr, "ingest: removed %d temporary files left in %s by an interrupted run\n", n, cfg.Output)
 	}
 
 	start := time.Now()
@@ -98,25 +102,6 @@ func run(ctx context.Context) error {
 		return nil
 	}
 	return printSummary(ctx, cfg.Output, time.Since(start))
-}
-
-// prepareOutput removes the previous run's manifest, so that a manifest only
-// ever describes a finished run, and the temporary files a killed run left.
-func prepareOutput(ctx context.Context, out string) error {
-	manifest := fsio.Join(out, schemas.ManifestFile)
-	if fsio.Exists(ctx, manifest) {
-		if err := fsio.Remove(ctx, manifest); err != nil {
-			return fmt.Errorf("removing the previous manifest: %w", err)
-		}
-	}
-	for _, dir := range []string{out, fsio.Join(out, transforms.TFRecordDir)} {
-		if n, err := fsio.RemoveTemps(ctx, dir); err != nil {
-			return err
-		} else if n > 0 {
-			fmt.Fprintf(os.Stderr, "ingest: removed %d temporary files left in %s by an interrupted run\n", n, dir)
-		}
-	}
-	return nil
 }
 
 // printSummary reads the manifest the run wrote and prints its counts.
