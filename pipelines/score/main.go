@@ -19,8 +19,8 @@ import (
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
-	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/internal/cli"
+	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/internal/profile"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/models"
