@@ -49,8 +49,10 @@ func batchNorm(scope *mlmodel.Scope, x *Node, o buildOptions) *Node {
 	bdims[len(bdims)-1] = c
 	b := func(v *Node) *Node { return Reshape(v, bdims...) }
 	normalize := func(mean, variance *Node) *Node { // [C] statistics
-		y := Div(Sub(x, b(mean)), b(Sqrt(AddScalar(variance, bnEpsilon))))
-		return Add(Mul(y, b(scale.NodeValue(g))), b(offset.NodeValue(g)))
+		// (x-mean)/√(var+ε)·scale + offset as x·a + b with per-channel a
+		// and b: two operations over the feature map instead of four.
+		a := Div(scale.NodeValue(g), Sqrt(AddScalar(variance, bnEpsilon)))
+		return Add(Mul(x, b(a)), b(Sub(offset.NodeValue(g), Mul(mean, a))))
 	}
 	if o.inference || !scope.IsTraining(g) {
 		return normalize(meanVar.NodeValue(g), varVar.NodeValue(g))

@@ -14,7 +14,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 eval "$(scripts/install-onnxruntime.sh 2>/dev/null)"
 go build -o "$tmp/benchtrain" ./scripts/benchtrain
-field() { sed -n "s/.*$1 \([0-9.]*\) $2.*/\1/p"; }
+field() { sed -n "s|.*$1 \([0-9.]*\) $2.*|\1|p"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 gs=() gi=() ps=() pi=()
 for i in 1 2 3; do

@@ -228,7 +228,7 @@ func trainLocal(ctx context.Context, cfg Config) (*Result, error) {
 		sinceBest = len(st.Curve) - 1 - st.BestEpoch
 	}
 	// One predictor for every validation: it reads the current weights.
-	validator, err := net.NewPredictor(cfg.Batch, false)
+	validator, err := net.NewLivePredictor(cfg.Batch, false)
 	if err != nil {
 		return nil, err
 	}
