@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/layers"
 	"github.com/gomlx/gomlx/ml/layers/activation"
@@ -156,12 +157,39 @@ func subsample2(x *Node) *Node {
 	return Reshape(x, b, h/2, w/2, c)
 }
 
-// stem is the recipe's first layer: Conv3×3 stride 2 (emulated), BN, ReLU,
-// MaxPool 2.
+// stem is the recipe's first layer: Conv3×3 stride 2, BN, ReLU, MaxPool 2.
 func stem(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
 	s := scope.In("stem")
-	x = subsample2(conv(s, x, filters))
-	return maxPool2(activation.Relu(batchNorm(s, x, o)))
+	return maxPool2(activation.Relu(batchNorm(s, stemConv(s, x, filters), o)))
+}
+
+// stemConv is a 3×3 convolution with stride 2 and one pixel of zero padding,
+// x[:, ::2, ::2, :] of the "same" convolution. A strided convolution does not
+// train on the onnx backend (its gradient needs input dilations), so for even
+// sizes it runs as the equivalent stride-1 2×2 convolution of the padded
+// input's space-to-depth rearrangement (2×2 blocks → 4× the channels), with
+// the 3×3 kernel zero-padded to 4×4 and rearranged alike. Same weights, same
+// outputs, a quarter of the work of the full-resolution convolution, and a
+// plain gradient. Odd sizes use subsample2.
+func stemConv(s *mlmodel.Scope, x *Node, filters int) *Node {
+	d := x.Shape().Dimensions
+	b, h, w, c := d[0], d[1], d[2], d[3]
+	if h%2 != 0 || w%2 != 0 {
+		return subsample2(conv(s, x, filters))
+	}
+	g := x.Graph()
+	kernel := s.In("conv").VariableWithShape("weights", shapes.Make(x.DType(), 3, 3, c, filters)).NodeValue(g)
+	zero := ScalarZero(g, x.DType())
+	x = Pad(x, zero, PadAxis{}, PadAxis{Start: 1, End: 1}, PadAxis{Start: 1, End: 1}, PadAxis{})
+	u, v := h/2+1, w/2+1
+	x = Reshape(x, b, u, 2, v, 2, c)          // b, u, r, v, s, c
+	x = TransposeAllDims(x, 0, 1, 3, 2, 4, 5) // b, u, v, r, s, c
+	x = Reshape(x, b, u, v, 4*c)
+	k := Pad(kernel, zero, PadAxis{End: 1}, PadAxis{End: 1}, PadAxis{}, PadAxis{}) // 4×4
+	k = Reshape(k, 2, 2, 2, 2, c, filters)                                         // p, r, q, s, c, o (kernel row 2p+r, column 2q+s)
+	k = TransposeAllDims(k, 0, 2, 1, 3, 4, 5)                                      // p, q, r, s, c, o
+	k = Reshape(k, 2, 2, 4*c, filters)
+	return Convolve(x, k).NoPadding().Done()
 }
 
 // cnn is the recipe CNN family: the stem, then groups of Conv-BN-ReLU each

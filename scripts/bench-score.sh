@@ -3,7 +3,9 @@
 # writing): pipelines/score with the bundled default models on N real images,
 # and in the same run the same job in PyTorch (scripts/peer_score.py: Pillow
 # decode, the same two networks with random weights, 2 decode workers, 2
-# threads). Prints both images/s (median of 3, alternating) and the ratio.
+# threads). Go runs with --tta=false, the peer's work (one pass per image);
+# one more run shows the default, mirror-averaged scoring. Prints both
+# images/s (median of 3, alternating) and the ratio.
 # Usage: scripts/bench-score.sh [N] [dataset dir]
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
@@ -22,7 +24,9 @@ go build ${TAGS:+-tags "$TAGS"} -o "$tmp/score" ./pipelines/score
 
 mkdir -p "$tmp/in"
 if [ -d "$data" ]; then
-	find "$data" -maxdepth 1 -type f -name '*.jpg' | LC_ALL=C sort | head -n "$n" | while read -r f; do ln -s "$(realpath "$f")" "$tmp/in/"; done
+	# The first N by name (mapfile: head closing the pipe early would fail it under pipefail).
+	mapfile -t files < <(find "$data" -maxdepth 1 -type f -name '*.jpg' | LC_ALL=C sort)
+	for f in "${files[@]:0:n}"; do ln -s "$(realpath "$f")" "$tmp/in/"; done
 	src=$data
 else
 	go run ./scripts/genfixtures -out "$tmp/in" -n "$n" -bad=false -odd_names=false -duplicates=false >/dev/null
@@ -49,7 +53,7 @@ timed() { # log command... -> seconds
 go_rates=() peer_rates=()
 for i in 1 2 3; do
 	rm -rf "$tmp/out"
-	w=$(timed "$tmp/go.log" "$tmp/score" --input="$tmp/in" --output="$tmp/out")
+	w=$(timed "$tmp/go.log" "$tmp/score" --input="$tmp/in" --output="$tmp/out" --tta=false)
 	go_rates+=("$(rate "$w")")
 	echo "run $i go  : ${w}s, ${go_rates[-1]} img/s" >&2
 	w=$(timed "$tmp/peer.log" /usr/bin/python3 scripts/peer_score.py --input "$tmp/in")
@@ -63,4 +67,7 @@ echo "go   : $go_med img/s (median of 3: ${go_rates[*]})"
 echo "peer : $peer_med img/s (median of 3: ${peer_rates[*]})"
 echo "ratio go/peer: $(echo "$go_med $peer_med" | awk '{printf "%.2f", $1 / $2}')x"
 echo "last go run  : $(grep -h '^score: done' "$tmp/go.log")"
+rm -rf "$tmp/out"
+w=$(timed "$tmp/tta.log" "$tmp/score" --input="$tmp/in" --output="$tmp/out")
+echo "go with the default --tta (mirror averaging, twice the network work): $(rate "$w") img/s"
 echo "last peer run: $(grep -h '^peer:' "$tmp/peer.log")"
