@@ -43,8 +43,8 @@ measure() {
 	t1=$(date +%s.%N)
 	local n
 	n=$(grep -o '[0-9]* images read' "$tmp/log" | grep -o '^[0-9]*')
-	echo "$name $n $t0 $t1 $(cat "$tmp/rss")" |
-		awk '{w = $4 - $3; printf "%-28s %7d images  %7.1f s  %6.0f images/s  peak RSS %5.0f MB\n", $1, $2, w, $2 / w, $5 / 1024}'
+	echo "$n $t0 $t1 $(cat "$tmp/rss")" |
+		awk -v name="$name" '{w = $3 - $2; printf "%-28s %7d images  %7.1f s  %6.0f images/s  peak RSS %5.0f MB\n", name, $1, w, $1 / w, $4 / 1024}'
 }
 
 n=$(find "$data" -maxdepth 1 -type f | wc -l)
@@ -84,7 +84,8 @@ rm -rf "$tmp/x10" "$tmp/out"
 m=$((n < 5000 ? n : 5000))
 bad=$((m / 10))
 mkdir -p "$tmp/bad"
-find "$data" -maxdepth 1 -type f -name '*.jpg' | LC_ALL=C sort | head -n "$m" | while read -r f; do ln -s "$f" "$tmp/bad/"; done
+mapfile -t files < <(find "$data" -maxdepth 1 -type f -name '*.jpg' | LC_ALL=C sort) # no head: pipefail
+for f in "${files[@]:0:m}"; do ln -s "$f" "$tmp/bad/"; done
 /usr/bin/python3 - "$tmp/bad" "$bad" >"$tmp/expected.tsv" <<'EOF'
 import os, random, sys
 d, bad = sys.argv[1], int(sys.argv[2])
