@@ -270,6 +270,10 @@ type input struct {
 	rej             *Outcome
 }
 
+// storedPool recycles the decoded images at their stored size (602 KB each
+// at 224×224), which only live until they are area-resized to model inputs.
+var storedPool sync.Pool // of *[]float32
+
 // scoreChunk is how many images are decoded together before scoring.
 const scoreChunk = 256
 
@@ -385,6 +389,12 @@ func (f *scoreFn) decode(ctx context.Context, path string) *input {
 	}
 	in.sha = digest(data)
 	stored := map[int][]float32{}
+	var bufs []*[]float32
+	defer func() {
+		for _, b := range bufs {
+			storedPool.Put(b)
+		}
+	}()
 	for _, sc := range f.scorers {
 		st, size := sc.Input()
 		key := [2]int{st, size}
@@ -393,7 +403,13 @@ func (f *scoreFn) decode(ctx context.Context, path string) *input {
 		}
 		img, ok := stored[st]
 		if !ok {
-			img, _, err = preprocess.Preprocess(data, preprocess.Options{Size: st, MaxPixels: f.Cfg.MaxPixels}, nil)
+			buf, _ := storedPool.Get().(*[]float32)
+			if buf == nil {
+				buf = new([]float32)
+			}
+			bufs = append(bufs, buf)
+			img, _, err = preprocess.Preprocess(data, preprocess.Options{Size: st, MaxPixels: f.Cfg.MaxPixels}, (*buf)[:0])
+			*buf = img
 			if pe := (*preprocess.Error)(nil); errors.As(err, &pe) {
 				return rej(pe.Reason, pe.Detail)
 			} else if err != nil {
