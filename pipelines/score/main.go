@@ -97,7 +97,7 @@ func run(ctx context.Context) error {
 	}
 	// Open the models here once, so that a bad --model fails before the
 	// pipeline starts, and to name them in the summary.
-	b, backendName, err := model.NewBackend(cfg.Backend)
+	b, backendName, err := model.NewBackendThreads(cfg.Backend, transforms.ScoreThreads())
 	if err != nil {
 		return err
 	}
