@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -44,7 +43,8 @@ type ScoreConfig struct {
 	DefaultModels bool // Models came from the bundled default
 }
 
-// Scored is one scored image, for metrics and the contact sheet.
+// Scored is one scored image, as the summary reads it back from the
+// predictions files for the metrics and the contact sheet.
 type Scored struct {
 	Path      string
 	File      string
@@ -62,22 +62,20 @@ type ScoreResult struct {
 }
 
 func init() {
-	for _, t := range []any{Scored{}, ScoreResult{}} {
+	for _, t := range []any{ScoreResult{}} {
 		beam.RegisterType(reflect.TypeOf(t))
 	}
 	register.DoFn3x1[context.Context, []byte, func(int64, string), error](&listScoreFn{})
 	register.Emitter2[int64, string]()
-	register.DoFn6x1[context.Context, int64, func(*string) bool, func(ScoreResult), func(Scored), func(Outcome), error](&scoreFn{})
+	register.DoFn5x1[context.Context, int64, func(*string) bool, func(ScoreResult), func(Outcome), error](&scoreFn{})
 	register.Iter1[string]()
 	register.Emitter1[ScoreResult]()
-	register.Emitter1[Scored]()
 }
 
 // ScoreOutput holds what a scoring graph ends with.
 type ScoreOutput struct {
 	Inputs  beam.PCollection // int: the number of inputs
 	Parts   beam.PCollection // ScoreResult
-	Scored  beam.PCollection // Scored
 	Rejects beam.PCollection // RejectsResult
 }
 
@@ -88,8 +86,8 @@ type ScoreOutput struct {
 func Score(s beam.Scope, cfg ScoreConfig) ScoreOutput {
 	s = s.Scope("Score")
 	keyed := beam.ParDo(s, &listScoreFn{Spec: cfg.Input, PerPart: cfg.FilesPerPart}, beam.Impulse(s))
-	parts, scored, rejected := beam.ParDo3(s, &scoreFn{Cfg: cfg}, beam.GroupByKey(s, keyed))
-	return ScoreOutput{Inputs: stats.CountElms(s, keyed), Parts: parts, Scored: scored, Rejects: WriteRejects(s, cfg.Output, rejected)}
+	parts, rejected := beam.ParDo2(s, &scoreFn{Cfg: cfg}, beam.GroupByKey(s, keyed))
+	return ScoreOutput{Inputs: stats.CountElms(s, keyed), Parts: parts, Rejects: WriteRejects(s, cfg.Output, rejected)}
 }
 
 // listScoreFn lists the inputs and spreads them over parts of about PerPart
@@ -284,7 +282,7 @@ var storedPool sync.Pool // of *[]float32
 const scoreChunk = 256
 
 func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*string) bool,
-	emitPart func(ScoreResult), emitScored func(Scored), reject func(Outcome)) error {
+	emitPart func(ScoreResult), reject func(Outcome)) error {
 	var paths []string
 	var p string
 	for iter(&p) {
@@ -337,9 +335,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 			return fmt.Errorf("scoring %s: %w", rel, err)
 		}
 		for i, in := range ok {
-			row, sd := f.row(in, preds, i)
-			rows = append(rows, row)
-			emitScored(sd)
+			rows = append(rows, f.row(in, preds, i))
 		}
 	}
 	imagesScored.Inc(ctx, int64(len(rows)))
@@ -451,27 +447,25 @@ func (f *scoreFn) decode(ctx context.Context, path string) *input {
 }
 
 // row builds the prediction row of the i-th scored input.
-func (f *scoreFn) row(in *input, preds [][]float64, i int) (schemas.Prediction, Scored) {
+func (f *scoreFn) row(in *input, preds [][]float64, i int) schemas.Prediction {
 	r := schemas.Prediction{Filename: in.name, Path: in.path, Model: f.id, SHA256: in.sha}
-	sd := Scored{Path: in.path, File: in.name, PredAge: math.NaN(), PFemale: math.NaN()}
 	for si, sc := range f.scorers {
 		v := preds[si][i]
 		if sc.Task() == model.TaskAge {
-			r.PredictedAge, sd.PredAge = &v, v
+			r.PredictedAge = &v
 		} else {
 			g := int32(0)
 			if v >= 0.5 {
 				g = 1
 			}
-			r.PFemale, r.PredictedGender, sd.PFemale = &v, &g, v
+			r.PFemale, r.PredictedGender = &v, &g
 		}
 	}
 	if f.Cfg.Labels != "off" {
 		if l, err := labels.ParseName(in.name); err == nil {
 			age, gender, race := int32(l.Age), int32(l.Gender), int32(l.Race)
 			r.TrueAge, r.TrueGender, r.TrueRace = &age, &gender, &race
-			sd.HasLabels, sd.Age, sd.Gender, sd.Race = true, l.Age, l.Gender, l.Race
 		}
 	}
-	return r, sd
+	return r
 }

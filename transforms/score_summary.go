@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,12 +11,15 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/parquet-go/parquet-go"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
@@ -54,7 +58,6 @@ type ScoreFact struct {
 	Kind    string // "inputs", "part", "scored" or "rejects"
 	Inputs  int
 	Part    ScoreResult
-	Scored  Scored
 	Rejects RejectsResult
 }
 
@@ -62,7 +65,6 @@ func init() {
 	beam.RegisterType(reflect.TypeOf(ScoreFact{}))
 	register.Function1x2[int, int, ScoreFact](inputsScoreFact)
 	register.Function1x2[ScoreResult, int, ScoreFact](partScoreFact)
-	register.Function1x2[Scored, int, ScoreFact](scoredScoreFact)
 	register.Function1x2[RejectsResult, int, ScoreFact](rejectsScoreFact)
 	register.Iter1[ScoreFact]()
 	register.DoFn4x1[context.Context, int, func(*ScoreFact) bool, func(string), error](&writeScoreSummaryFn{})
@@ -70,7 +72,6 @@ func init() {
 
 func inputsScoreFact(n int) (int, ScoreFact)       { return 0, ScoreFact{Kind: "inputs", Inputs: n} }
 func partScoreFact(r ScoreResult) (int, ScoreFact) { return 0, ScoreFact{Kind: "part", Part: r} }
-func scoredScoreFact(s Scored) (int, ScoreFact)    { return 0, ScoreFact{Kind: "scored", Scored: s} }
 func rejectsScoreFact(r RejectsResult) (int, ScoreFact) {
 	return 0, ScoreFact{Kind: "rejects", Rejects: r}
 }
@@ -83,7 +84,6 @@ func WriteScoreSummary(s beam.Scope, cfg ScoreConfig, out ScoreOutput, models []
 	facts := beam.Flatten(s,
 		beam.ParDo(s, inputsScoreFact, out.Inputs),
 		beam.ParDo(s, partScoreFact, out.Parts),
-		beam.ParDo(s, scoredScoreFact, out.Scored),
 		beam.ParDo(s, rejectsScoreFact, out.Rejects))
 	return beam.ParDo(s, &writeScoreSummaryFn{Cfg: cfg, Models: models}, beam.GroupByKey(s, facts))
 }
@@ -95,7 +95,6 @@ type writeScoreSummaryFn struct {
 
 func (f *writeScoreSummaryFn) ProcessElement(ctx context.Context, _ int, iter func(*ScoreFact) bool, emit func(string)) error {
 	sum := ScoreSummary{Models: f.Models, Predictions: []schemas.FileEntry{}}
-	var scored []Scored
 	var fact ScoreFact
 	for iter(&fact) {
 		switch fact.Kind {
@@ -104,8 +103,6 @@ func (f *writeScoreSummaryFn) ProcessElement(ctx context.Context, _ int, iter fu
 		case "part":
 			sum.Predictions = append(sum.Predictions, fact.Part.Entry)
 			sum.Scored += fact.Part.Entry.Records
-		case "scored":
-			scored = append(scored, fact.Scored)
 		case "rejects":
 			sum.Rejects, sum.RejectsByReason, sum.Rejected = fact.Rejects.Entry, fact.Rejects.ByReason, fact.Rejects.Entry.Records
 		}
@@ -114,15 +111,26 @@ func (f *writeScoreSummaryFn) ProcessElement(ctx context.Context, _ int, iter fu
 		return fmt.Errorf("counts don't reconcile: %d inputs, %d scored + %d rejected", sum.Inputs, sum.Scored, sum.Rejected)
 	}
 	sort.Slice(sum.Predictions, func(i, j int) bool { return sum.Predictions[i].File < sum.Predictions[j].File })
-	sort.Slice(scored, func(i, j int) bool { return scored[i].Path < scored[j].Path })
 
-	// Metrics, when the names carry labels.
+	// Metrics, when the names carry labels, and the contact sheet's images,
+	// read back from the predictions files: per image, only what the metrics
+	// need stays in memory, and nothing goes through a shuffle.
 	var preds []evaluate.Prediction
-	for _, s := range scored {
-		if s.HasLabels {
-			preds = append(preds, evaluate.Prediction{File: s.File, Age: s.Age, Gender: s.Gender, Race: s.Race, PredAge: s.PredAge, PFemale: s.PFemale})
+	var paths []string // of preds, to order them by path
+	sheet := &firstPaths{n: f.Cfg.ContactSheet}
+	for _, part := range sum.Predictions {
+		err := readPredictions(ctx, fsio.Join(f.Cfg.Output, part.File), func(sc Scored) {
+			if sc.HasLabels {
+				preds = append(preds, evaluate.Prediction{File: sc.File, Age: sc.Age, Gender: sc.Gender, Race: sc.Race, PredAge: sc.PredAge, PFemale: sc.PFemale})
+				paths = append(paths, sc.Path)
+			}
+			sheet.add(sc)
+		})
+		if err != nil {
+			return err
 		}
 	}
+	sort.Sort(byPath{paths, preds})
 	switch f.Cfg.Labels {
 	case "on":
 		if len(preds) == 0 {
@@ -130,18 +138,18 @@ func (f *writeScoreSummaryFn) ProcessElement(ctx context.Context, _ int, iter fu
 		}
 		sum.Labels = true
 	case "auto":
-		sum.Labels = len(scored) > 0 && float64(len(preds)) >= 0.9*float64(len(scored))
+		sum.Labels = sum.Scored > 0 && float64(len(preds)) >= 0.9*float64(sum.Scored)
 	}
 	if sum.Labels {
 		report := evaluate.Evaluate(preds)
-		extra := map[string]any{"models": f.Models, "input": f.Cfg.Input, "labelled_images": len(preds), "scored_images": len(scored)}
+		extra := map[string]any{"models": f.Models, "input": f.Cfg.Input, "labelled_images": len(preds), "scored_images": sum.Scored}
 		if err := evaluate.WriteFilesNamed(ctx, f.Cfg.Output, MetricsFile, MetricsTable, report, preds, extra); err != nil {
 			return err
 		}
 		sum.Metrics = &report.Overall
 	}
-	if n := f.Cfg.ContactSheet; n > 0 && len(scored) > 0 {
-		png, err := contactSheet(ctx, scored[:min(n, len(scored))])
+	if items := sheet.sorted(); len(items) > 0 {
+		png, err := contactSheet(ctx, items)
 		if err != nil {
 			return err
 		}
@@ -159,6 +167,92 @@ func (f *writeScoreSummaryFn) ProcessElement(ctx context.Context, _ int, iter fu
 	}
 	emit(p)
 	return nil
+}
+
+// readPredictions streams the rows of a predictions file to fn.
+func readPredictions(ctx context.Context, p string, fn func(Scored)) error {
+	data, err := fsio.ReadFile(ctx, p)
+	if err != nil {
+		return err
+	}
+	r := parquet.NewGenericReader[schemas.Prediction](bytes.NewReader(data))
+	defer r.Close()
+	rows := make([]schemas.Prediction, 256)
+	for {
+		n, err := r.Read(rows)
+		for i := range rows[:n] {
+			fn(scoredOf(&rows[i]))
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", p, err)
+		}
+	}
+}
+
+// scoredOf is the part of a prediction row the summary uses.
+func scoredOf(r *schemas.Prediction) Scored {
+	sc := Scored{Path: r.Path, File: r.Filename, PredAge: math.NaN(), PFemale: math.NaN()}
+	if r.PredictedAge != nil {
+		sc.PredAge = *r.PredictedAge
+	}
+	if r.PFemale != nil {
+		sc.PFemale = *r.PFemale
+	}
+	if r.TrueAge != nil && r.TrueGender != nil && r.TrueRace != nil {
+		sc.HasLabels, sc.Age, sc.Gender, sc.Race = true, int(*r.TrueAge), int(*r.TrueGender), int(*r.TrueRace)
+	}
+	return sc
+}
+
+// byPath sorts predictions by their paths.
+type byPath struct {
+	paths []string
+	preds []evaluate.Prediction
+}
+
+func (b byPath) Len() int           { return len(b.paths) }
+func (b byPath) Less(i, j int) bool { return b.paths[i] < b.paths[j] }
+func (b byPath) Swap(i, j int) {
+	b.paths[i], b.paths[j] = b.paths[j], b.paths[i]
+	b.preds[i], b.preds[j] = b.preds[j], b.preds[i]
+}
+
+// firstPaths keeps the n scored images with the smallest paths: a max-heap
+// on the path, so memory stays at n whatever the number of images.
+type firstPaths struct {
+	n     int
+	items []Scored
+}
+
+func (h *firstPaths) Len() int           { return len(h.items) }
+func (h *firstPaths) Less(i, j int) bool { return h.items[i].Path > h.items[j].Path }
+func (h *firstPaths) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *firstPaths) Push(x any)         { h.items = append(h.items, x.(Scored)) }
+func (h *firstPaths) Pop() any {
+	last := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return last
+}
+
+func (h *firstPaths) add(sc Scored) {
+	switch {
+	case h.n <= 0:
+	case len(h.items) < h.n:
+		heap.Push(h, sc)
+	case sc.Path < h.items[0].Path:
+		h.items[0] = sc
+		heap.Fix(h, 0)
+	}
+}
+
+// sorted returns the kept images in path order.
+func (h *firstPaths) sorted() []Scored {
+	out := slices.Clone(h.items)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
 }
 
 // contactSheet draws a grid of the images with their predicted (and, when
