@@ -78,7 +78,13 @@ func rerunMatches(t *testing.T, cfg transforms.IngestConfig, ref map[string][]by
 		t.Fatal(err)
 	}
 	runIngest(t, "prism", cfg)
-	got := outputFiles(t, cfg.Output)
+	sameFiles(t, outputFiles(t, cfg.Output), ref)
+}
+
+// sameFiles checks that an output folder's files are those of the
+// uninterrupted run, byte for byte.
+func sameFiles(t *testing.T, got, ref map[string][]byte) {
+	t.Helper()
 	for name, b := range ref {
 		if !bytes.Equal(got[name], b) {
 			t.Errorf("%s differs from the uninterrupted run's", name)
@@ -221,13 +227,5 @@ func TestRetryAfterInjectedFailure(t *testing.T) {
 		t.Fatalf("%d failed runs and %d shard writers that failed once; want 1 to %d and %d", failures, len(markers), shards, shards)
 	}
 	t.Logf("%d failed runs before success", failures)
-	got := outputFiles(t, cfg.Output)
-	for name, b := range ref {
-		if !bytes.Equal(got[name], b) {
-			t.Errorf("%s differs from the uninterrupted run's", name)
-		}
-	}
-	if len(got) != len(ref) {
-		t.Errorf("%d output files, the uninterrupted run has %d", len(got), len(ref))
-	}
+	sameFiles(t, outputFiles(t, cfg.Output), ref)
 }

@@ -324,11 +324,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 		errs := make([]error, len(f.scorers))
 		var wg sync.WaitGroup
 		for si, sc := range f.scorers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				preds[si], errs[si] = runBatches(sc, ok)
-			}()
+			wg.Go(func() { preds[si], errs[si] = runBatches(sc, ok) })
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {

@@ -3,13 +3,32 @@
 package cli
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
+
+	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/profile"
 )
+
+// Main runs a pipeline binary: run, under the CPU and heap profiles its
+// flags ask for ("" for none), exiting through Exit if either fails.
+func Main(name, cpuProfile, memProfile string, run func(context.Context) error) {
+	stop, err := profile.Start(cpuProfile, memProfile)
+	if err != nil {
+		Exit(name, err)
+	}
+	err = run(context.Background())
+	stop()
+	if err != nil {
+		Exit(name, err)
+	}
+}
 
 // Exit reports err on stderr as "name: err", with a hint when it has one,
 // and exits with status 1. It writes to stderr itself: Beam routes the
@@ -47,16 +66,15 @@ func Hint(err error) string {
 // not a glob must exist.
 func CheckPaths(runner string, inputs, outputs map[string]string) error {
 	for _, set := range []map[string]string{inputs, outputs} {
-		for _, name := range sortedKeys(set) {
-			p := set[name]
-			if runner == "dataflow" && p != "" && !strings.HasPrefix(p, "gs://") {
+		for _, name := range slices.Sorted(maps.Keys(set)) {
+			if p := set[name]; runner == "dataflow" && p != "" && !fsio.IsGCS(p) {
 				return fmt.Errorf("--%s=%s: Dataflow workers can't read or write this machine's disk: use a gs:// path", name, p)
 			}
 		}
 	}
-	for _, name := range sortedKeys(inputs) {
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
 		p := inputs[name]
-		if p == "" || strings.HasPrefix(p, "gs://") || strings.ContainsAny(p, "*?[") {
+		if p == "" || fsio.IsGCS(p) || fsio.IsGlob(p) {
 			continue
 		}
 		if _, err := os.Stat(p); err != nil {
@@ -64,15 +82,6 @@ func CheckPaths(runner string, inputs, outputs map[string]string) error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Runner is the value of Beam's --runner flag ("" when it isn't defined).

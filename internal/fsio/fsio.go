@@ -90,7 +90,8 @@ func ExpandHome(p string) string {
 	return p
 }
 
-func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
+// IsGlob reports whether p holds glob metacharacters.
+func IsGlob(p string) bool { return strings.ContainsAny(p, "*?[") }
 
 // List expands an input spec into a sorted list of files. The spec is a
 // folder (listed recursively, hidden files and temporary files skipped), a
@@ -122,7 +123,7 @@ func listGCS(ctx context.Context, spec string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if hasMeta(spec) {
+	if IsGlob(spec) {
 		return f.List(ctx, spec)
 	}
 	// A prefix is a folder; an exact object name is a single file.
@@ -137,7 +138,7 @@ func listGCS(ctx context.Context, spec string) ([]string, error) {
 }
 
 func listLocal(spec string) ([]string, error) {
-	if !hasMeta(spec) {
+	if !IsGlob(spec) {
 		st, err := os.Stat(spec)
 		if err != nil {
 			return nil, err

@@ -24,7 +24,6 @@ import (
 
 	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
-	"github.com/facepipe/facepipe/internal/profile"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms"
 	"github.com/facepipe/facepipe/transforms/preprocess"
@@ -59,15 +58,7 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" && *memoryLimit > 0 {
 		debug.SetMemoryLimit(int64(*memoryLimit) << 20)
 	}
-	stop, err := profile.Start(*cpuProfile, *memProfile)
-	if err != nil {
-		cli.Exit("ingest", err)
-	}
-	err = run(context.Background())
-	stop()
-	if err != nil {
-		cli.Exit("ingest", err)
-	}
+	cli.Main("ingest", *cpuProfile, *memProfile, run)
 }
 
 func run(ctx context.Context) error {

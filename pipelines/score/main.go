@@ -21,7 +21,6 @@ import (
 
 	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
-	"github.com/facepipe/facepipe/internal/profile"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/models"
 	"github.com/facepipe/facepipe/transforms"
@@ -59,15 +58,7 @@ func main() {
 	flag.Parse()
 	beamlog.LogLevel = *logLevel
 	beam.Init()
-	stop, err := profile.Start(*cpuProfile, "")
-	if err != nil {
-		cli.Exit("score", err)
-	}
-	err = run(context.Background())
-	stop()
-	if err != nil {
-		cli.Exit("score", err)
-	}
+	cli.Main("score", *cpuProfile, "", run)
 }
 
 func run(ctx context.Context) error {

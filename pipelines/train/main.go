@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/facepipe/facepipe/internal/cli"
-	"github.com/facepipe/facepipe/internal/profile"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/training"
 )
@@ -49,15 +48,7 @@ var (
 
 func main() {
 	flag.Parse()
-	stop, err := profile.Start(*cpuProfile, "")
-	if err != nil {
-		cli.Exit("train", err)
-	}
-	err = run(context.Background())
-	stop()
-	if err != nil {
-		cli.Exit("train", err)
-	}
+	cli.Main("train", *cpuProfile, "", run)
 }
 
 func run(ctx context.Context) error {
