@@ -48,7 +48,7 @@ var (
 	failOnceDir    = flag.String("test_fail_once_dir", "", "fault tests only: each shard writer fails halfway through its first attempt, recorded in this local folder")
 	logLevel       = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
 	cpuProfile     = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
-	memProfile     = flag.String("memprofile", "", "write a heap profile at the end of the run to this file")
+	memProfile     = flag.String("memprofile", "", "write a heap profile taken at the peak live heap to this file")
 )
 
 func main() {
