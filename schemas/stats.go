@@ -6,9 +6,18 @@ const StatsDir = "stats"
 // ReportFile is the HTML report under an ingest output.
 const ReportFile = "report.html"
 
+// LabelsDir is the folder of the labels table under StatsDir: one Parquet
+// part per shard, named after it (train-00000-of-00008.parquet: the inputs
+// routed to that shard), plus UnshardedLabels. Read it as one table:
+// 'stats/labels/*.parquet' in DuckDB, pandas.read_parquet("stats/labels").
+const LabelsDir = "labels"
+
+// UnshardedLabels is the labels part of the inputs that never reached a
+// shard: rejected on inspection or dropped as duplicates.
+const UnshardedLabels = "unsharded.parquet"
+
 // Files of the statistics tables under StatsDir.
 const (
-	LabelsTable     = "labels.parquet"
 	GenderTable     = "gender_distribution.parquet"
 	AgeHistTable    = "age_histogram.parquet"
 	RaceTable       = "race_distribution.parquet"
@@ -16,7 +25,7 @@ const (
 	DuplicatesTable = "duplicates.parquet"
 )
 
-// LabelRow is one row of labels.parquet: one input image, whatever became of
+// LabelRow is one row of the labels table (LabelsDir): one input image, whatever became of
 // it. Labels are null when the name couldn't be read; race is -1 when the
 // name has no race field.
 //

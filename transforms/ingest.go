@@ -147,6 +147,7 @@ type ShardResult struct {
 	Records int
 	Bytes   int64
 	SHA256  string
+	Labels  schemas.FileEntry // the shard's labels part; File is "" with --stats=false
 }
 
 // RejectsResult describes the written rejects table.
@@ -179,11 +180,12 @@ func Ingest(s beam.Scope, cfg IngestConfig, spec split.Spec) IngestResult {
 	kept, dropped, groups := ResolveDuplicates(s, items, cfg.KeepDuplicates)
 	placed := AssignSplits(s, kept, spec, cfg.Seed)
 	shards, shardOutcomes := WriteShards(s, cfg, placed)
-	outcomes := beam.Flatten(s, badInputs, dropped, shardOutcomes)
+	unsharded := beam.Flatten(s, badInputs, dropped)
+	outcomes := beam.Flatten(s, unsharded, shardOutcomes)
 	rejectsResult := WriteRejects(s, cfg.Output, outcomes)
 	var statsResult beam.PCollection
 	if !cfg.NoStats {
-		statsResult = WriteStats(s, cfg, spec.Names(), outcomes, groups)
+		statsResult = WriteStats(s, cfg, spec.Names(), outcomes, unsharded, groups)
 	}
 	WriteManifest(s, cfg, spec, stats.CountElms(s, paths), shards, rejectsResult, groups, statsResult)
 	return IngestResult{Shards: shards, Outcomes: outcomes, Groups: groups}

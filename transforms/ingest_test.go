@@ -282,8 +282,14 @@ func TestIngestPrism(t *testing.T) {
 	if n := strings.Count(string(html), `src="data:image/jpeg;base64,`); n != 32 {
 		t.Errorf("report.html has %d thumbnails, want 32", n)
 	}
-	if len(m.Stats) != 7 {
-		t.Errorf("manifest lists %d statistics files, want 7: %+v", len(m.Stats), m.Stats)
+	// Five tables, the report, and the labels parts: one per shard, one for
+	// the unsharded inputs.
+	wantStats := 5 + 1 + 1
+	for _, sp := range m.Splits {
+		wantStats += len(sp.Shards)
+	}
+	if len(m.Stats) != wantStats {
+		t.Errorf("manifest lists %d statistics files, want %d: %+v", len(m.Stats), wantStats, m.Stats)
 	}
 	if len(m.FeatureSpec) != 10 || m.FeatureSpec[0].Name != schemas.FeatureImage {
 		t.Errorf("feature spec %+v", m.FeatureSpec)
@@ -530,5 +536,46 @@ func TestShardNames(t *testing.T) {
 	}
 	if f := transforms.ShardFile(name, "gzip"); f != "tfrecords/train-00003-of-00012.tfrecord.gz" {
 		t.Error(f)
+	}
+}
+
+// TestPrepareIngestOutput checks what a run clears before it starts: the
+// previous manifest, temporary files, and labels parts that a previous run
+// with other shard counts left; the rest stays until it is overwritten.
+func TestPrepareIngestOutput(t *testing.T) {
+	out := t.TempDir()
+	labels := filepath.Join(schemas.StatsDir, schemas.LabelsDir)
+	for _, f := range []string{
+		schemas.ManifestFile,
+		filepath.Join(transforms.TFRecordDir, "train-00000-of-00001.tfrecord"),
+		filepath.Join(transforms.TFRecordDir, "train-00000-of-00002.tfrecord"+fsio.TempMarker+"1"),
+		filepath.Join(schemas.StatsDir, schemas.GenderTable),
+		filepath.Join(labels, "train-00007-of-00008.parquet"),
+		filepath.Join(labels, schemas.UnshardedLabels),
+		filepath.Join(labels, "train-00000-of-00002.parquet"+fsio.TempMarker+"2"),
+	} {
+		p := filepath.Join(out, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := transforms.PrepareIngestOutput(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(out, p)
+			left = append(left, rel)
+		}
+		return err
+	})
+	want := []string{filepath.Join(schemas.StatsDir, schemas.GenderTable), filepath.Join(transforms.TFRecordDir, "train-00000-of-00001.tfrecord")}
+	if removed != 2 || strings.Join(left, " ") != strings.Join(want, " ") {
+		t.Errorf("removed %d temporary files, left %v; want 2, %v", removed, left, want)
 	}
 }

@@ -93,6 +93,9 @@ func (f *writeManifestFn) ProcessElement(ctx context.Context, _ int, facts func(
 			inputs += o.Inputs
 		case "shard":
 			bySplit[o.Shard.Split] = append(bySplit[o.Shard.Split], o.Shard)
+			if o.Shard.Labels.File != "" {
+				statsFiles = append(statsFiles, o.Shard.Labels)
+			}
 		case "rejects":
 			rejects = append(rejects, o.Rejects)
 		case "group":
@@ -193,11 +196,23 @@ func PrepareIngestOutput(ctx context.Context, out string) (int, error) {
 		}
 	}
 	removed := 0
-	for _, dir := range []string{out, fsio.Join(out, TFRecordDir), fsio.Join(out, schemas.StatsDir)} {
+	labels := fsio.Join(out, schemas.StatsDir, schemas.LabelsDir)
+	for _, dir := range []string{out, fsio.Join(out, TFRecordDir), fsio.Join(out, schemas.StatsDir), labels} {
 		n, err := fsio.RemoveTemps(ctx, dir)
 		removed += n
 		if err != nil {
 			return removed, err
+		}
+	}
+	// The labels parts are named after the shards: a previous run with other
+	// shard counts would leave parts that a glob over the folder would read.
+	parts, err := fsio.List(ctx, fsio.Join(labels, "*.parquet"))
+	if err != nil {
+		return removed, err
+	}
+	for _, p := range parts {
+		if err := fsio.Remove(ctx, p); err != nil {
+			return removed, fmt.Errorf("removing the previous labels part %s: %w", p, err)
 		}
 	}
 	return removed, nil

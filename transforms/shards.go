@@ -76,6 +76,7 @@ func WriteShards(s beam.Scope, cfg IngestConfig, items beam.PCollection) (shards
 	fn := &writeShardFn{
 		Output: cfg.Output, Encoding: cfg.Encoding, Compression: cfg.Compression,
 		ImageSize: cfg.ImageSize, MaxPixels: cfg.MaxPixels, Workers: cfg.Workers, FailOnceDir: cfg.FailOnceDir,
+		Labels: !cfg.NoStats,
 	}
 	return beam.ParDo2(s, fn, beam.GroupByKey(s, keyed))
 }
@@ -162,6 +163,7 @@ type writeShardFn struct {
 	MaxPixels   int
 	Workers     int
 	FailOnceDir string
+	Labels      bool // write the shard's part of the labels table
 }
 
 func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter func(*Item) bool,
@@ -215,6 +217,11 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 	})
 	if err != nil {
 		return fmt.Errorf("writing shard %s: %w", rel, err)
+	}
+	if f.Labels {
+		if res.Labels, err = writeLabels(ctx, f.Output, stem+".parquet", outcomes); err != nil {
+			return err
+		}
 	}
 	imagesWritten.Inc(ctx, int64(res.Records))
 	for _, o := range outcomes {

@@ -48,16 +48,20 @@ func init() {
 // WriteStats computes the dataset statistics from the outcomes in the same
 // run, as a Beam combine per split, and writes the Parquet tables under
 // stats/ and the HTML report. Everything the writer needs (the per-split
-// accumulators, the duplicate groups and the outcomes for labels.parquet)
+// accumulators, the duplicate groups and the unsharded outcomes, those
+// rejected before they reached a shard, for their part of the labels table)
 // meets in one GroupByKey, so the tables come out of a single stage at the end
-// of the run. It returns a StatsResult listing the files written.
-func WriteStats(s beam.Scope, cfg IngestConfig, splitNames []string, outcomes, groups beam.PCollection) beam.PCollection {
+// of the run. The shard writers write the other parts of the labels table:
+// passing every outcome through one key would hold them all in one worker's
+// memory (on Prism, 200,000 images took 300 MB). It returns a StatsResult
+// listing the files written.
+func WriteStats(s beam.Scope, cfg IngestConfig, splitNames []string, outcomes, unsharded, groups beam.PCollection) beam.PCollection {
 	s = s.Scope("WriteStats")
 	perSplit := beam.CombinePerKey(s, &statsFn{}, beam.ParDo(s, keyBySplitOrStatus, outcomes))
 	facts := beam.Flatten(s,
 		beam.ParDo(s, splitFact, perSplit),
 		beam.ParDo(s, groupFact, groups),
-		beam.ParDo(s, outcomeFact, outcomes))
+		beam.ParDo(s, outcomeFact, unsharded))
 	return beam.ParDo(s, &writeStatsFn{Output: cfg.Output, Splits: splitNames, Params: cfg.IngestParams}, beam.GroupByKey(s, facts))
 }
 
@@ -109,7 +113,7 @@ func (f *writeStatsFn) ProcessElement(ctx context.Context, _ int, iter func(*Sta
 	bySplit := map[string]*labelstats.Accumulator{}
 	rejected := labelstats.New()
 	var groups []DupGroup
-	var rows []schemas.LabelRow
+	var unsharded []Outcome
 	var fact StatsFact
 	for iter(&fact) {
 		switch fact.Kind {
@@ -123,7 +127,7 @@ func (f *writeStatsFn) ProcessElement(ctx context.Context, _ int, iter func(*Sta
 		case "group":
 			groups = append(groups, fact.Group)
 		case "outcome":
-			rows = append(rows, labelRow(&fact.Outcome))
+			unsharded = append(unsharded, fact.Outcome)
 		}
 	}
 	// Every split of the spec has rows, empty ones included.
@@ -142,9 +146,12 @@ func (f *writeStatsFn) ProcessElement(ctx context.Context, _ int, iter func(*Sta
 		dups = append(dups, schemas.DuplicateRow{SHA256: g.SHA256, Files: g.Files, LabelsAgree: g.LabelsAgree, Action: g.Action})
 	}
 
-	sortLabelRows(rows)
-
 	var res StatsResult
+	labels, err := writeLabels(ctx, f.Output, schemas.UnshardedLabels, unsharded)
+	res.Files = append(res.Files, labels)
+	if err != nil {
+		return err
+	}
 	write := func(name string, records int, rows func(io.Writer) error) error {
 		entry, err := writeEntry(ctx, f.Output, name, rows)
 		entry.Records = records
@@ -156,18 +163,13 @@ func (f *writeStatsFn) ProcessElement(ctx context.Context, _ int, iter func(*Sta
 		name string
 		fn   func(io.Writer) error
 	}{
-		{schemas.LabelsTable, func(w io.Writer) error { return WriteParquet(w, rows) }},
 		{schemas.GenderTable, func(w io.Writer) error { return WriteParquet(w, labelstats.GenderRows(splits)) }},
 		{schemas.AgeHistTable, func(w io.Writer) error { return WriteParquet(w, labelstats.AgeHistRows(splits)) }},
 		{schemas.RaceTable, func(w io.Writer) error { return WriteParquet(w, labelstats.RaceRows(splits)) }},
 		{schemas.AgeSummaryTable, func(w io.Writer) error { return WriteParquet(w, labelstats.AgeSummaryRows(splits)) }},
 		{schemas.DuplicatesTable, func(w io.Writer) error { return WriteParquet(w, dups) }},
 	} {
-		records := 0
-		if t.name == schemas.LabelsTable {
-			records = len(rows)
-		}
-		if err := write(stats+t.name, records, t.fn); err != nil {
+		if err := write(stats+t.name, 0, t.fn); err != nil {
 			return err
 		}
 	}
@@ -202,7 +204,20 @@ func writeEntry(ctx context.Context, out, rel string, write func(io.Writer) erro
 	return entry, nil
 }
 
-// sortLabelRows orders labels.parquet by path.
+// writeLabels writes the outcomes as the part name of the labels table,
+// ordered by path.
+func writeLabels(ctx context.Context, out, name string, outcomes []Outcome) (schemas.FileEntry, error) {
+	rows := make([]schemas.LabelRow, len(outcomes))
+	for i := range outcomes {
+		rows[i] = labelRow(&outcomes[i])
+	}
+	sortLabelRows(rows)
+	entry, err := writeEntry(ctx, out, schemas.StatsDir+"/"+schemas.LabelsDir+"/"+name, func(w io.Writer) error { return WriteParquet(w, rows) })
+	entry.Records = len(rows)
+	return entry, err
+}
+
+// sortLabelRows orders a part of the labels table by path.
 func sortLabelRows(rows []schemas.LabelRow) {
 	sort.Slice(rows, func(i, j int) bool {
 		if rows[i].Path != rows[j].Path {

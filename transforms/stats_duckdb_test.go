@@ -29,6 +29,8 @@ func TestStatsInDuckDB(t *testing.T) {
 	table := func(name string) string {
 		return "'" + filepath.Join(out, schemas.StatsDir, name) + "'"
 	}
+	// The labels table is a folder of parts, read as one table.
+	labelsTable := table(schemas.LabelsDir + "/*.parquet")
 	query := func(q string, args ...any) *sql.Rows {
 		t.Helper()
 		rows, err := db.Query(q, args...)
@@ -84,7 +86,34 @@ func TestStatsInDuckDB(t *testing.T) {
 	equal("gender", scanMap("SELECT gender, sum(count) FROM "+table(schemas.GenderTable)+" GROUP BY ALL"), gender)
 	equal("race", scanMap("SELECT race, sum(count) FROM "+table(schemas.RaceTable)+" GROUP BY ALL"), race)
 	equal("age", scanMap("SELECT CAST(age AS VARCHAR), sum(count) FROM "+table(schemas.AgeHistTable)+" GROUP BY ALL"), age)
-	equal("status", scanMap("SELECT status, count(*) FROM "+table(schemas.LabelsTable)+" GROUP BY ALL"), status)
+	equal("status", scanMap("SELECT status, count(*) FROM "+labelsTable+" GROUP BY ALL"), status)
+
+	// One labels part per shard that received inputs, named after it, plus
+	// the unsharded inputs; the manifest lists each with its row count.
+	parts := map[string]int64{}
+	var inParts int64
+	for _, e := range m.Stats {
+		if rel, ok := strings.CutPrefix(e.File, schemas.StatsDir+"/"+schemas.LabelsDir+"/"); ok {
+			parts[rel] = int64(e.Records)
+			inParts += int64(e.Records)
+		}
+	}
+	if inParts != int64(m.Counts.Inputs) || parts[schemas.UnshardedLabels] == 0 {
+		t.Errorf("labels parts %v: %d rows, want %d (one per input), unsharded included", parts, inParts, m.Counts.Inputs)
+	}
+	for _, sp := range m.Splits {
+		for _, sh := range sp.Shards {
+			stem, _, _ := strings.Cut(filepath.Base(sh.File), ".")
+			if sh.Records > 0 && parts[stem+".parquet"] < int64(sh.Records) {
+				t.Errorf("shard %s has %d records, its labels part %d rows", sh.File, sh.Records, parts[stem+".parquet"])
+			}
+		}
+	}
+	equal("rows per labels part", scanMap("SELECT parse_filename(filename), count(*) FROM read_parquet("+labelsTable+", filename = true) GROUP BY ALL"), parts)
+	onDisk, _ := filepath.Glob(filepath.Join(out, schemas.StatsDir, schemas.LabelsDir, "*"))
+	if len(onDisk) != len(parts) {
+		t.Errorf("%d files in %s, want the %d in the manifest", len(onDisk), schemas.LabelsDir, len(parts))
+	}
 
 	// A split's count in the tables equals the records in its shards.
 	shards := map[string]int64{}
@@ -92,17 +121,17 @@ func TestStatsInDuckDB(t *testing.T) {
 		shards[sp.Name] = int64(sp.Records)
 	}
 	equal("split", scanMap("SELECT split, sum(count) FROM "+table(schemas.GenderTable)+" GROUP BY ALL"), shards)
-	equal("labels split", scanMap("SELECT split, count(*) FROM "+table(schemas.LabelsTable)+" WHERE status = 'written' GROUP BY ALL"), shards)
+	equal("labels split", scanMap("SELECT split, count(*) FROM "+labelsTable+" WHERE status = 'written' GROUP BY ALL"), shards)
 	equal("age summary", scanMap("SELECT split, count FROM "+table(schemas.AgeSummaryTable)+" WHERE gender = 'all'"), shards)
 
 	// Every reject carries its reason; rejects have no split.
-	reasons := scanMap("SELECT file, 1 FROM " + table(schemas.LabelsTable) + " WHERE split IS NULL AND status != 'written'")
+	reasons := scanMap("SELECT file, 1 FROM " + labelsTable + " WHERE split IS NULL AND status != 'written'")
 	for _, f := range files {
 		if f.Reason == "" {
 			continue
 		}
 		var got sql.NullString
-		if err := db.QueryRow("SELECT reject_reason FROM "+table(schemas.LabelsTable)+" WHERE file = ?", f.Name).Scan(&got); err != nil {
+		if err := db.QueryRow("SELECT reject_reason FROM "+labelsTable+" WHERE file = ?", f.Name).Scan(&got); err != nil {
 			t.Fatalf("%s: %v", f.Name, err)
 		}
 		if got.String != f.Reason || reasons[f.Name] != 1 {
@@ -111,7 +140,7 @@ func TestStatsInDuckDB(t *testing.T) {
 	}
 	// Nulls: exactly the written rows have a split and a shard and no reason.
 	var badNulls int64
-	db.QueryRow("SELECT count(*) FROM " + table(schemas.LabelsTable) + " WHERE (status = 'written') != " +
+	db.QueryRow("SELECT count(*) FROM " + labelsTable + " WHERE (status = 'written') != " +
 		"(split IS NOT NULL AND shard IS NOT NULL AND reject_reason IS NULL)").Scan(&badNulls)
 	if badNulls != 0 {
 		t.Errorf("%d rows whose split, shard or reject_reason disagree with their status", badNulls)
@@ -126,8 +155,8 @@ func TestStatsInDuckDB(t *testing.T) {
 		}
 	}
 	var nullAges, noRace int64
-	db.QueryRow("SELECT count(*) FROM " + table(schemas.LabelsTable) + " WHERE age IS NULL").Scan(&nullAges)
-	db.QueryRow("SELECT count(*) FROM " + table(schemas.LabelsTable) + " WHERE race = -1").Scan(&noRace)
+	db.QueryRow("SELECT count(*) FROM " + labelsTable + " WHERE age IS NULL").Scan(&nullAges)
+	db.QueryRow("SELECT count(*) FROM " + labelsTable + " WHERE race = -1").Scan(&noRace)
 	if nullAges != badNames || badNames == 0 || noRace != 3 {
 		t.Errorf("%d null ages (want %d rejected names), %d race -1 (want 3)", nullAges, badNames, noRace)
 	}
@@ -135,7 +164,7 @@ func TestStatsInDuckDB(t *testing.T) {
 	// The summary's quantiles agree with DuckDB's over the labels.
 	rows := query("SELECT s.split, s.median, s.p25, s.p75, s.mean, " +
 		"quantile_cont(l.age, 0.5), quantile_cont(l.age, 0.25), quantile_cont(l.age, 0.75), avg(l.age) " +
-		"FROM " + table(schemas.AgeSummaryTable) + " s JOIN " + table(schemas.LabelsTable) + " l " +
+		"FROM " + table(schemas.AgeSummaryTable) + " s JOIN " + labelsTable + " l " +
 		"ON l.split = s.split AND l.status = 'written' WHERE s.gender = 'all' GROUP BY ALL")
 	n := 0
 	for rows.Next() {
@@ -164,7 +193,7 @@ func TestStatsInDuckDB(t *testing.T) {
 
 	// Strings are STRING (VARCHAR in DuckDB), counts are integers.
 	types := map[string]string{}
-	rows = query("DESCRIBE SELECT * FROM " + table(schemas.LabelsTable))
+	rows = query("DESCRIBE SELECT * FROM " + labelsTable)
 	for rows.Next() {
 		var name, typ string
 		var null, key, def, extra sql.NullString
