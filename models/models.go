@@ -3,7 +3,12 @@
 package models
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,29 +24,110 @@ var (
 	err  error
 )
 
-// Default extracts the bundled models once per process and returns the
-// folder holding their model folders (age/ and gender/).
+// Default returns the folder holding the bundled model folders (age/ and
+// gender/), extracting them on first use. They go to the user's cache folder
+// under a name made of their digest (facepipe/models/<sha256>), so that every
+// run of one binary shares one copy and a new binary's models never mix with
+// an old one's. Where there is no usable cache folder, each process extracts
+// them to a temporary folder and removes it with Cleanup.
 func Default() (string, error) {
-	once.Do(func() {
-		dir, err = os.MkdirTemp("", "facepipe-default-models-")
-		if err != nil {
-			return
-		}
-		err = fs.WalkDir(bundled, "default", func(p string, d fs.DirEntry, werr error) error {
-			if werr != nil {
-				return werr
-			}
-			rel, _ := filepath.Rel("default", p)
-			dst := filepath.Join(dir, rel)
-			if d.IsDir() {
-				return os.MkdirAll(dst, 0o755)
-			}
-			data, rerr := bundled.ReadFile(p)
-			if rerr != nil {
-				return rerr
-			}
-			return os.WriteFile(dst, data, 0o644)
-		})
-	})
+	once.Do(func() { dir, err = extract() })
 	return dir, err
+}
+
+// tempDir is the temporary folder Default extracted to, if it had to.
+var tempDir string
+
+// Cleanup removes the temporary folder Default extracted the models to, when
+// there was no cache folder; the cached copy stays.
+func Cleanup() {
+	if tempDir != "" {
+		os.RemoveAll(tempDir)
+	}
+}
+
+func extract() (string, error) {
+	sum, err := digest()
+	if err != nil {
+		return "", err
+	}
+	cache, cerr := os.UserCacheDir()
+	if cerr == nil {
+		final := filepath.Join(cache, "facepipe", "models", sum)
+		if st, err := os.Stat(final); err == nil && st.IsDir() {
+			return final, nil
+		}
+		if d, err := extractInto(filepath.Dir(final)); err == nil {
+			// Another process may have won the race: its copy is as good.
+			if err := os.Rename(d, final); err != nil {
+				os.RemoveAll(d)
+				if st, serr := os.Stat(final); serr != nil || !st.IsDir() {
+					return "", fmt.Errorf("extracting the default models to %s: %w", final, err)
+				}
+			}
+			return final, nil
+		}
+	}
+	d, err := extractInto("")
+	if err != nil {
+		return "", fmt.Errorf("extracting the default models: %w", err)
+	}
+	tempDir = d
+	return d, nil
+}
+
+// extractInto writes the bundled models into a new temporary folder under
+// parent (the system's temporary folder when "").
+func extractInto(parent string) (string, error) {
+	if parent != "" {
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			return "", err
+		}
+	}
+	d, err := os.MkdirTemp(parent, ".extract-")
+	if err != nil {
+		return "", err
+	}
+	err = fs.WalkDir(bundled, "default", func(p string, e fs.DirEntry, werr error) error {
+		if werr != nil {
+			return werr
+		}
+		rel, _ := filepath.Rel("default", p)
+		dst := filepath.Join(d, rel)
+		if e.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		data, rerr := bundled.ReadFile(p)
+		if rerr != nil {
+			return rerr
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+	if err != nil {
+		os.RemoveAll(d)
+		return "", err
+	}
+	return d, os.Chmod(d, 0o755)
+}
+
+// digest is the sha256 of the bundled files' paths and contents.
+func digest() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(bundled, "default", func(p string, e fs.DirEntry, werr error) error {
+		if werr != nil || e.IsDir() {
+			return werr
+		}
+		f, err := bundled.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fmt.Fprintf(h, "%s\x00", p)
+		_, err = io.Copy(h, f)
+		return err
+	})
+	if err != nil {
+		return "", errors.Join(errors.New("reading the bundled models"), err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -62,6 +62,7 @@ func main() {
 }
 
 func run(ctx context.Context) error {
+	defer models.Cleanup()
 	cfg := transforms.ScoreConfig{
 		Input: fsio.ExpandHome(*input), Output: fsio.ExpandHome(*output), Models: strings.Split(*modelFlag, ","),
 		ONNX:    model.ONNXMeta{Task: *onnxTask, InputSize: *onnxSize, Range: *onnxRange, Layout: *onnxLayout, Output: *onnxOutput},
