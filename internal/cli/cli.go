@@ -12,6 +12,9 @@ import (
 	"slices"
 	"strings"
 
+	"cloud.google.com/go/storage"
+	"golang.org/x/oauth2/google"
+
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/internal/profile"
 )
@@ -63,7 +66,9 @@ func Hint(err error) string {
 // CheckPaths checks a run's path flags (name → value) against its runner
 // before anything starts: on Dataflow every path must be gs://, since the
 // workers can't see the launching machine's disk; a local input that is
-// not a glob must exist.
+// not a glob must exist; a gs:// output needs Google credentials (without
+// them, the Cloud Storage client falls back to anonymous access, which can
+// read a public bucket but write nothing, and fails later and less clearly).
 func CheckPaths(runner string, inputs, outputs map[string]string) error {
 	for _, set := range []map[string]string{inputs, outputs} {
 		for _, name := range slices.Sorted(maps.Keys(set)) {
@@ -79,6 +84,13 @@ func CheckPaths(runner string, inputs, outputs map[string]string) error {
 		}
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("--%s: %w", name, err)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(outputs)) {
+		if p := outputs[name]; fsio.IsGCS(p) && !NotSubmitted() && os.Getenv("STORAGE_EMULATOR_HOST") == "" {
+			if _, err := google.FindDefaultCredentials(context.Background(), storage.ScopeReadWrite); err != nil {
+				return fmt.Errorf("--%s=%s: %w", name, p, err)
+			}
 		}
 	}
 	return nil

@@ -3,8 +3,12 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"cloud.google.com/go/compute/metadata"
 )
 
 func TestReport(t *testing.T) {
@@ -31,19 +35,36 @@ func TestReport(t *testing.T) {
 
 func TestCheckPaths(t *testing.T) {
 	dir := t.TempDir()
+	// No Google credentials anywhere, unless a case gives some.
+	t.Setenv("HOME", dir)
+	t.Setenv("CLOUDSDK_CONFIG", dir)
+	if metadata.OnGCE() {
+		t.Skip("a metadata server gives credentials here")
+	}
+	key := filepath.Join(dir, "key.json")
+	if err := os.WriteFile(key, []byte(`{"type": "service_account", "client_email": "ingest@p.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		runner          string
 		input, output   string
+		credentials     string // GOOGLE_APPLICATION_CREDENTIALS
+		emulator        string // STORAGE_EMULATOR_HOST
 		wantErrContains string
 	}{
-		{"prism", dir, "/tmp/out", ""},
-		{"prism", dir + "/missing", "/tmp/out", "--input: stat"},
-		{"prism", dir + "/*.jpg", "/tmp/out", ""},
-		{"prism", "gs://b/in", "/tmp/out", ""},
-		{"dataflow", "gs://b/in", "gs://b/out", ""},
-		{"dataflow", "gs://b/in", "/tmp/out", "--output=/tmp/out: Dataflow workers"},
-		{"dataflow", dir, "gs://b/out", "--input=" + dir + ": Dataflow workers"},
+		{"prism", dir, "/tmp/out", "", "", ""},
+		{"prism", dir + "/missing", "/tmp/out", "", "", "--input: stat"},
+		{"prism", dir + "/*.jpg", "/tmp/out", "", "", ""},
+		{"prism", "gs://b/in", "/tmp/out", "", "", ""}, // a public bucket reads without credentials
+		{"prism", dir, "gs://b/out", "", "", "--output=gs://b/out: google: could not find default credentials"},
+		{"prism", dir, "gs://b/out", "", "127.0.0.1:4443", ""},
+		{"dataflow", "gs://b/in", "gs://b/out", key, "", ""},
+		{"dataflow", "gs://b/in", "gs://b/out", "", "", "could not find default credentials"},
+		{"dataflow", "gs://b/in", "/tmp/out", key, "", "--output=/tmp/out: Dataflow workers"},
+		{"dataflow", dir, "gs://b/out", key, "", "--input=" + dir + ": Dataflow workers"},
 	} {
+		t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", tc.credentials)
+		t.Setenv("STORAGE_EMULATOR_HOST", tc.emulator)
 		err := CheckPaths(tc.runner, map[string]string{"input": tc.input}, map[string]string{"output": tc.output})
 		if tc.wantErrContains == "" && err != nil || tc.wantErrContains != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErrContains)) {
 			t.Errorf("CheckPaths(%s, %s, %s) = %v, want an error containing %q", tc.runner, tc.input, tc.output, err, tc.wantErrContains)

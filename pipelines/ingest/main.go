@@ -81,10 +81,14 @@ func run(ctx context.Context) error {
 	if err := cli.CheckPaths(cli.Runner(), map[string]string{"input": cfg.Input}, map[string]string{"output": cfg.Output}); err != nil {
 		return err
 	}
-	if n, err := transforms.PrepareIngestOutput(ctx, cfg.Output); err != nil {
-		return err
-	} else if n > 0 {
-		fmt.Fprintf(os.Stderr, "ingest: removed %d temporary files left in %s by an interrupted run\n", n, cfg.Output)
+	if !cli.NotSubmitted() { // a job that is only printed or saved leaves the output alone
+		n, err := transforms.PrepareIngestOutput(ctx, cfg.Output)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			fmt.Fprintf(os.Stderr, "ingest: removed %d temporary files left in %s by an interrupted run\n", n, cfg.Output)
+		}
 	}
 
 	start := time.Now()
