@@ -132,8 +132,12 @@ func keraHead(scope *mlmodel.Scope, x *Node, task string, drop func(float64) flo
 	return layers.Dense(scope.In("head_fc1"), x, true, 1)
 }
 
+// conv is a 3×3 "same" convolution without bias, the variable as
+// layers.Convolution makes it (conv/weights, [3, 3, in, filters]).
 func conv(scope *mlmodel.Scope, x *Node, filters int) *Node {
-	return layers.Convolution(scope, x).Filters(filters).KernelSize(3).PadSame().UseBias(false).Done()
+	shape := shapes.Make(x.DType(), 3, 3, x.Shape().Dimensions[x.Rank()-1], filters)
+	kernel := scope.In("conv").VariableWithShape("weights", shape).NodeValue(x.Graph())
+	return convolve(x, kernel, 1)
 }
 
 func convBNReLU(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
@@ -189,7 +193,7 @@ func stemConv(s *mlmodel.Scope, x *Node, filters int) *Node {
 	k = Reshape(k, 2, 2, 2, 2, c, filters)                                         // p, r, q, s, c, o (kernel row 2p+r, column 2q+s)
 	k = TransposeAllDims(k, 0, 2, 1, 3, 4, 5)                                      // p, q, r, s, c, o
 	k = Reshape(k, 2, 2, 4*c, filters)
-	return Convolve(x, k).NoPadding().Done()
+	return convolve(x, k, 0)
 }
 
 // cnn is the recipe CNN family: the stem, then groups of Conv-BN-ReLU each

@@ -1,6 +1,8 @@
 package model
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -61,4 +63,79 @@ func TestStemConvIsTheStridedConvolution(t *testing.T) {
 			t.Errorf("size %d: outputs differ by %g (max %g), weight gradients by %g (max %g)", size, diff, scale, gdiff, gscale)
 		}
 	}
+}
+
+// TestConvolveMatchesConvolve checks convolve, whose kernel gradient is a
+// matrix product of patches, against GoMLX's Convolve: values and the
+// gradients with respect to the input and the kernel.
+func TestConvolveMatchesConvolve(t *testing.T) {
+	backend, _, err := NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Finalize()
+	for _, c := range []struct {
+		name                  string
+		b, h, w, cin, cout, k int
+		pad                   int
+	}{
+		{"3x3 same", 2, 6, 5, 3, 4, 3, 1},
+		{"2x2 valid (the stem)", 3, 5, 5, 12, 6, 2, 0},
+		{"3x3 valid", 1, 7, 6, 2, 3, 3, 0},
+		{"1x1", 2, 4, 4, 5, 2, 1, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			exec, err := NewExec(backend, func(x, kernel, weights *Node) []*Node {
+				fast := convolve(x, kernel, c.pad)
+				ref := Convolve(x, kernel).PaddingPerDim([][2]int{{c.pad, c.pad}, {c.pad, c.pad}}).Done()
+				// weights: the coefficients of a random linear loss.
+				grads := Gradient(ReduceAllSum(Mul(fast, weights)), x, kernel)
+				refGrads := Gradient(ReduceAllSum(Mul(ref, weights)), x, kernel)
+				return []*Node{fast, ref, grads[0], refGrads[0], grads[1], refGrads[1]}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(2, uint64(c.k)))
+			random := func(dims ...int) *tensors.Tensor {
+				n := 1
+				for _, d := range dims {
+					n *= d
+				}
+				data := make([]float32, n)
+				for i := range data {
+					data[i] = rng.Float32() - 0.5
+				}
+				return tensors.FromFlatDataAndDimensions(data, dims...)
+			}
+			oh, ow := c.h+2*c.pad-c.k+1, c.w+2*c.pad-c.k+1
+			out, err := exec.Exec(random(c.b, c.h, c.w, c.cin), random(c.k, c.k, c.cin, c.cout), random(c.b, oh, ow, c.cout))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, what := range []string{"outputs", "input gradients", "kernel gradients"} {
+				got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
+				if err := closeTo(got, want, 1e-5); err != nil {
+					t.Errorf("%s: %v", what, err)
+				}
+			}
+		})
+	}
+}
+
+// closeTo checks that got and want have the same length and differ by at
+// most tol times want's largest magnitude, which must not be 0.
+func closeTo(got, want []float32, tol float64) error {
+	if len(got) != len(want) {
+		return fmt.Errorf("%d values, want %d", len(got), len(want))
+	}
+	var diff, scale float64
+	for i := range got {
+		diff = max(diff, math.Abs(float64(got[i]-want[i])))
+		scale = max(scale, math.Abs(float64(want[i])))
+	}
+	if scale == 0 || diff > tol*scale {
+		return fmt.Errorf("differ by %g (largest magnitude %g)", diff, scale)
+	}
+	return nil
 }
