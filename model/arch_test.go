@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
@@ -116,6 +118,86 @@ func TestConvolveMatchesConvolve(t *testing.T) {
 			for i, what := range []string{"outputs", "input gradients", "kernel gradients"} {
 				got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
 				if err := closeTo(got, want, 1e-5); err != nil {
+					t.Errorf("%s: %v", what, err)
+				}
+			}
+		})
+	}
+}
+
+// TestBatchNormTrainingMatchesDefinition checks BatchNorm in training, whose
+// statistics and their gradients are reduced in steps, against its
+// definition (x-mean)/√(var+ε)·scale + offset with the batch's mean and
+// (biased) variance over all axes but the channels: values and the gradients
+// with respect to the input, the scale and the offset.
+func TestBatchNormTrainingMatchesDefinition(t *testing.T) {
+	backend, _, err := NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Finalize()
+	for _, dims := range [][]int{{3, 4, 5, 6}, {2, 3, 3, 1}, {8, 5}} {
+		t.Run(fmt.Sprint(dims), func(t *testing.T) {
+			store := mlmodel.NewStore()
+			exec, err := mlmodel.NewExec(backend, store, func(scope *mlmodel.Scope, x, weights *Node) []*Node {
+				g := x.Graph()
+				scope.Store().SetTraining(g, true)
+				fast := batchNorm(scope.In("bn"), x, buildOptions{bnMomentum: 0.9})
+				v := func(name string) *Node {
+					return scope.Store().GetVariable("/bn/" + bnScope + "/" + name).NodeValue(g)
+				}
+				scale, offset := v("scale"), v("offset")
+				c := dims[len(dims)-1]
+				bdims := append(make([]int, len(dims)-1), c)
+				for i := range len(dims) - 1 {
+					bdims[i] = 1
+				}
+				axes := make([]int, x.Rank()-1)
+				for i := range axes {
+					axes[i] = i
+				}
+				mean := ReduceAndKeep(x, ReduceMean, axes...)
+				variance := ReduceAndKeep(Square(Sub(x, mean)), ReduceMean, axes...)
+				ref := Add(Mul(Div(Sub(x, mean), Sqrt(AddScalar(variance, bnEpsilon))), Reshape(scale, bdims...)), Reshape(offset, bdims...))
+				// weights: the coefficients of a random non-linear loss.
+				loss := func(y *Node) *Node { return ReduceAllSum(Mul(Square(y), weights)) }
+				grads := Gradient(loss(fast), x, scale, offset)
+				refGrads := Gradient(loss(ref), x, scale, offset)
+				return []*Node{fast, ref, grads[0], refGrads[0], grads[1], refGrads[1], grads[2], refGrads[2]}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(3, uint64(len(dims))))
+			random := func(shift float32) *tensors.Tensor {
+				data := make([]float32, shapes.Make(dtypes.Float32, dims...).Size())
+				for i := range data {
+					data[i] = 3*rng.Float32() + shift
+				}
+				return tensors.FromFlatDataAndDimensions(data, dims...)
+			}
+			x, weights := random(1), random(-1.5)
+			if _, err := exec.Exec(x, weights); err != nil { // creates the variables
+				t.Fatal(err)
+			}
+			// Scale and offset other than their initial 1 and 0.
+			c := dims[len(dims)-1]
+			for _, name := range []string{"scale", "offset"} {
+				data := make([]float32, c)
+				for i := range data {
+					data[i] = 2*rng.Float32() - 1
+				}
+				if err := store.GetVariable("/bn/" + bnScope + "/" + name).SetValue(tensors.FromFlatDataAndDimensions(data, c)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := exec.Exec(x, weights)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, what := range []string{"outputs", "input gradients", "scale gradients", "offset gradients"} {
+				got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
+				if err := closeTo(got, want, 1e-4); err != nil {
 					t.Errorf("%s: %v", what, err)
 				}
 			}
