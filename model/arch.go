@@ -146,6 +146,12 @@ func convBNReLU(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Nod
 
 func maxPool2(x *Node) *Node { return MaxPool(x).Window(2).Strides(2).Done() }
 
+// reluMaxPool2 is MaxPool 2×2 of ReLU(x) computed as ReLU of the MaxPool:
+// the same values, as both are monotone, and the same gradients (where a
+// window's maximum is not positive, ReLU's gradient is 0 either way), with
+// the ReLU and its gradient on a quarter of the values.
+func reluMaxPool2(x *Node) *Node { return activation.Relu(maxPool2(x)) }
+
 // subsample2 keeps every second row and column, x[:, ::2, ::2, :], with
 // Reshape+Slice: it emulates a stride-2 convolution, which does not train on
 // the onnx backend (its gradient needs input dilations), and its own gradient
@@ -164,7 +170,7 @@ func subsample2(x *Node) *Node {
 // stem is the recipe's first layer: Conv3×3 stride 2, BN, ReLU, MaxPool 2.
 func stem(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
 	s := scope.In("stem")
-	return maxPool2(activation.Relu(batchNorm(s, stemConv(s, x, filters), o)))
+	return reluMaxPool2(batchNorm(s, stemConv(s, x, filters), o))
 }
 
 // stemConv is a 3×3 convolution with stride 2 and one pixel of zero padding,
@@ -207,12 +213,15 @@ func cnn(scope *mlmodel.Scope, x *Node, widths []int, o buildOptions) *Node {
 	}
 	li := 1
 	for _, g := range groups {
-		for _, f := range g {
-			x = convBNReLU(scope.In("conv%d", li), x, f, o)
+		for i, f := range g {
+			s := scope.In("conv%d", li)
+			x = batchNorm(s, conv(s, x, f), o)
+			if i == len(g)-1 && x.Shape().Dimensions[1] >= 2 {
+				x = reluMaxPool2(x)
+			} else {
+				x = activation.Relu(x)
+			}
 			li++
-		}
-		if x.Shape().Dimensions[1] >= 2 {
-			x = maxPool2(x)
 		}
 	}
 	return x

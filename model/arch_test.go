@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/layers/activation"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
 )
 
@@ -199,6 +200,63 @@ func TestBatchNormTrainingMatchesDefinition(t *testing.T) {
 				got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
 				if err := closeTo(got, want, 1e-4); err != nil {
 					t.Errorf("%s: %v", what, err)
+				}
+			}
+		})
+	}
+}
+
+// TestReluMaxPoolMatchesMaxPoolRelu checks that pooling before the ReLU
+// gives the values and the gradients of the recipe's order, ReLU then
+// MaxPool, also where whole windows are negative.
+func TestReluMaxPoolMatchesMaxPoolRelu(t *testing.T) {
+	backend, _, err := NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Finalize()
+	for _, c := range []struct {
+		name  string
+		dims  []int
+		shift float32 // added to uniform [0,1) values
+	}{
+		{"mixed signs", []int{2, 6, 6, 3}, -0.5},
+		{"mostly negative", []int{2, 4, 4, 5}, -0.9},
+		{"all negative", []int{1, 4, 4, 2}, -1},
+		{"odd size", []int{2, 5, 7, 3}, -0.5},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			exec, err := NewExec(backend, func(x, weights *Node) []*Node {
+				fast := reluMaxPool2(x)
+				ref := maxPool2(activation.Relu(x))
+				// weights: the coefficients of a random linear loss.
+				grad := Gradient(ReduceAllSum(Mul(fast, weights)), x)[0]
+				refGrad := Gradient(ReduceAllSum(Mul(ref, weights)), x)[0]
+				return []*Node{fast, ref, grad, refGrad}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(4, uint64(len(c.name))))
+			random := func(shift float32, dims ...int) *tensors.Tensor {
+				data := make([]float32, shapes.Make(dtypes.Float32, dims...).Size())
+				for i := range data {
+					data[i] = rng.Float32() + shift
+				}
+				return tensors.FromFlatDataAndDimensions(data, dims...)
+			}
+			d := c.dims
+			out, err := exec.Exec(random(c.shift, d...), random(-0.5, d[0], d[1]/2, d[2]/2, d[3]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, what := range []string{"outputs", "gradients"} {
+				got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
+				for j := range got {
+					if got[j] != want[j] {
+						t.Errorf("%s: element %d is %g, want %g", what, j, got[j], want[j])
+						break
+					}
 				}
 			}
 		})
