@@ -36,6 +36,12 @@ type Spec struct {
 	ONNXInput string  `json:"onnx_input,omitempty"` // value range an ONNX backbone expects: unit, byte, caffe, torch
 }
 
+// forwardOnly reports whether a graph only runs the network forward: an
+// inference build, or a graph that doesn't train.
+func (o buildOptions) forwardOnly(scope *mlmodel.Scope, g *Graph) bool {
+	return o.inference || !scope.IsTraining(g)
+}
+
 // buildOptions change how a network is built for a purpose.
 type buildOptions struct {
 	bnMomentum  float64 // 0: 0.9
@@ -170,7 +176,7 @@ func subsample2(x *Node) *Node {
 // stem is the recipe's first layer: Conv3×3 stride 2, BN, ReLU, MaxPool 2.
 func stem(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
 	s := scope.In("stem")
-	return reluMaxPool2(batchNorm(s, stemConv(s, x, filters), o))
+	return reluMaxPool2(batchNorm(s, stemConv(s, x, filters, o.forwardOnly(s, x.Graph())), o))
 }
 
 // stemConv is a 3×3 convolution with stride 2 and one pixel of zero padding,
@@ -180,15 +186,20 @@ func stem(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
 // input's space-to-depth rearrangement (2×2 blocks → 4× the channels), with
 // the 3×3 kernel zero-padded to 4×4 and rearranged alike. Same weights, same
 // outputs, a quarter of the work of the full-resolution convolution, and a
-// plain gradient. Odd sizes use subsample2.
-func stemConv(s *mlmodel.Scope, x *Node, filters int) *Node {
+// plain gradient. Odd sizes use subsample2. Graphs that don't train
+// (forwardOnly) run the strided convolution itself for even sizes: it needs
+// neither the rearrangement nor the zero-padded kernel.
+func stemConv(s *mlmodel.Scope, x *Node, filters int, forwardOnly bool) *Node {
 	d := x.Shape().Dimensions
 	b, h, w, c := d[0], d[1], d[2], d[3]
-	if h%2 != 0 || w%2 != 0 {
-		return subsample2(conv(s, x, filters))
-	}
 	g := x.Graph()
 	kernel := s.In("conv").VariableWithShape("weights", shapes.Make(x.DType(), 3, 3, c, filters)).NodeValue(g)
+	if forwardOnly && h%2 == 0 && w%2 == 0 {
+		return Convolve(x, kernel).StridePerAxis(2, 2).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
+	}
+	if h%2 != 0 || w%2 != 0 {
+		return subsample2(convolve(x, kernel, 1))
+	}
 	zero := ScalarZero(g, x.DType())
 	x = Pad(x, zero, PadAxis{}, PadAxis{Start: 1, End: 1}, PadAxis{Start: 1, End: 1}, PadAxis{})
 	u, v := h/2+1, w/2+1

@@ -14,21 +14,26 @@ import (
 	mlmodel "github.com/gomlx/gomlx/ml/model"
 )
 
-// TestStemConvIsTheStridedConvolution checks the space-to-depth form of the
-// stem convolution against its definition, the "same" 3×3 convolution
+// TestStemConvIsTheStridedConvolution checks the stem convolution in both
+// forms, the space-to-depth one that trains and the strided one of
+// forward-only graphs, against its definition, the "same" 3×3 convolution
 // subsampled at even rows and columns, with the same weights; and the
-// gradient with respect to the weights, which training needs.
+// gradient with respect to the weights.
 func TestStemConvIsTheStridedConvolution(t *testing.T) {
 	backend, _, err := NewBackend("go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer backend.Finalize()
-	for _, size := range []int{8, 12} {
+	for _, c := range []struct {
+		size        int
+		forwardOnly bool
+	}{{8, false}, {12, false}, {9, false}, {8, true}, {12, true}, {9, true}} {
+		size := c.size
 		store := mlmodel.NewStore()
 		exec, err := mlmodel.NewExec(backend, store, func(scope *mlmodel.Scope, x, weights *Node) []*Node {
 			s := scope.In("stem")
-			fast := stemConv(s, x, 5)
+			fast := stemConv(s, x, 5, c.forwardOnly)
 			kernel := scope.Store().GetVariable("/stem/conv/weights").NodeValue(x.Graph())
 			ref := subsample2(Convolve(x, kernel).PadSame().Done())
 			// weights: the coefficients of a random linear loss.
@@ -60,10 +65,10 @@ func TestStemConvIsTheStridedConvolution(t *testing.T) {
 		diff, scale := out[0].Value().(float32), out[1].Value().(float32)
 		gdiff, gscale := out[2].Value().(float32), out[3].Value().(float32)
 		if h := out[4].Value().(int64); h != int64(size/2) {
-			t.Errorf("size %d: output height %d, want %d", size, h, size/2)
+			t.Errorf("%+v: output height %d, want %d", c, h, size/2)
 		}
 		if scale == 0 || diff > 1e-5*scale || gscale == 0 || gdiff > 1e-4*gscale {
-			t.Errorf("size %d: outputs differ by %g (max %g), weight gradients by %g (max %g)", size, diff, scale, gdiff, gscale)
+			t.Errorf("%+v: outputs differ by %g (max %g), weight gradients by %g (max %g)", c, diff, scale, gdiff, gscale)
 		}
 	}
 }

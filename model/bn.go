@@ -53,7 +53,7 @@ func batchNorm(scope *mlmodel.Scope, x *Node, o buildOptions) *Node {
 		a := Div(scale.NodeValue(g), Sqrt(AddScalar(variance, bnEpsilon)))
 		return Add(Mul(x, b(a)), b(Sub(offset.NodeValue(g), Mul(mean, a))))
 	}
-	if o.inference || !scope.IsTraining(g) {
+	if o.forwardOnly(scope, g) {
 		return normalize(meanVar.NodeValue(g), varVar.NodeValue(g))
 	}
 	if x.Rank() > 2 {
