@@ -140,14 +140,15 @@ func keraHead(scope *mlmodel.Scope, x *Node, task string, drop func(float64) flo
 
 // conv is a 3×3 "same" convolution without bias, the variable as
 // layers.Convolution makes it (conv/weights, [3, 3, in, filters]).
-func conv(scope *mlmodel.Scope, x *Node, filters int) *Node {
+func conv(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
+	g := x.Graph()
 	shape := shapes.Make(x.DType(), 3, 3, x.Shape().Dimensions[x.Rank()-1], filters)
-	kernel := scope.In("conv").VariableWithShape("weights", shape).NodeValue(x.Graph())
-	return convolve(x, kernel, 1)
+	kernel := scope.In("conv").VariableWithShape("weights", shape).NodeValue(g)
+	return convolve(x, kernel, 1, o.forwardOnly(scope, g))
 }
 
 func convBNReLU(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
-	return activation.Relu(batchNorm(scope, conv(scope, x, filters), o))
+	return activation.Relu(batchNorm(scope, conv(scope, x, filters, o), o))
 }
 
 func maxPool2(x *Node) *Node { return MaxPool(x).Window(2).Strides(2).Done() }
@@ -198,7 +199,7 @@ func stemConv(s *mlmodel.Scope, x *Node, filters int, forwardOnly bool) *Node {
 		return Convolve(x, kernel).StridePerAxis(2, 2).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
 	}
 	if h%2 != 0 || w%2 != 0 {
-		return subsample2(convolve(x, kernel, 1))
+		return subsample2(convolve(x, kernel, 1, forwardOnly))
 	}
 	zero := ScalarZero(g, x.DType())
 	x = Pad(x, zero, PadAxis{}, PadAxis{Start: 1, End: 1}, PadAxis{Start: 1, End: 1}, PadAxis{})
@@ -210,7 +211,7 @@ func stemConv(s *mlmodel.Scope, x *Node, filters int, forwardOnly bool) *Node {
 	k = Reshape(k, 2, 2, 2, 2, c, filters)                                         // p, r, q, s, c, o (kernel row 2p+r, column 2q+s)
 	k = TransposeAllDims(k, 0, 2, 1, 3, 4, 5)                                      // p, q, r, s, c, o
 	k = Reshape(k, 2, 2, 4*c, filters)
-	return convolve(x, k, 0)
+	return convolve(x, k, 0, forwardOnly)
 }
 
 // cnn is the recipe CNN family: the stem, then groups of Conv-BN-ReLU each
@@ -226,7 +227,7 @@ func cnn(scope *mlmodel.Scope, x *Node, widths []int, o buildOptions) *Node {
 	for _, g := range groups {
 		for i, f := range g {
 			s := scope.In("conv%d", li)
-			x = batchNorm(s, conv(s, x, f), o)
+			x = batchNorm(s, conv(s, x, f, o), o)
 			if i == len(g)-1 && x.Shape().Dimensions[1] >= 2 {
 				x = reluMaxPool2(x)
 			} else {
@@ -257,7 +258,7 @@ func resnet(scope *mlmodel.Scope, x *Node, o buildOptions) *Node {
 			}
 			y := convBNReLU(b.In("a"), x, width, o)
 			a := b.In("b")
-			y = batchNorm(a, conv(a, y, width), o)
+			y = batchNorm(a, conv(a, y, width, o), o)
 			x = activation.Relu(Add(y, shortcut))
 			in = width
 		}

@@ -73,9 +73,13 @@ func TestStemConvIsTheStridedConvolution(t *testing.T) {
 	}
 }
 
-// TestConvolveMatchesConvolve checks convolve, whose kernel gradient is a
-// matrix product of patches, against GoMLX's Convolve: values and the
-// gradients with respect to the input and the kernel.
+// TestConvolveMatchesConvolve checks convolve's training form (the forward
+// pass and the kernel gradient as matrix products of patches, the input
+// gradient as a transposed convolution) against GoMLX's Convolve: values and
+// kernel gradients. Input gradients are checked against autodiff through the
+// patches' matrix product, and against Convolve's for odd kernel sizes: for
+// even ones GoMLX's is wrong (a 2-tap kernel [10, 1] over [1, 2, 3], the loss
+// the first output, gives [1, 0, 0] instead of [10, 1, 0]).
 func TestConvolveMatchesConvolve(t *testing.T) {
 	backend, _, err := NewBackend("go")
 	if err != nil {
@@ -94,12 +98,18 @@ func TestConvolveMatchesConvolve(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			exec, err := NewExec(backend, func(x, kernel, weights *Node) []*Node {
-				fast := convolve(x, kernel, c.pad)
+				fast := convolve(x, kernel, c.pad, false)
 				ref := Convolve(x, kernel).PaddingPerDim([][2]int{{c.pad, c.pad}, {c.pad, c.pad}}).Done()
+				d := weights.Shape().Dimensions
+				im2col := Reshape(Dot(Reshape(patches(x, c.k, c.k, c.pad), d[0]*d[1]*d[2], -1),
+					Reshape(kernel, -1, c.cout)).Product(), d...)
 				// weights: the coefficients of a random linear loss.
-				grads := Gradient(ReduceAllSum(Mul(fast, weights)), x, kernel)
-				refGrads := Gradient(ReduceAllSum(Mul(ref, weights)), x, kernel)
-				return []*Node{fast, ref, grads[0], refGrads[0], grads[1], refGrads[1]}
+				loss := func(y *Node) *Node { return ReduceAllSum(Mul(y, weights)) }
+				grads := Gradient(loss(fast), x, kernel)
+				refGrads := Gradient(loss(ref), x, kernel)
+				im2colGrads := Gradient(loss(im2col), x)
+				return []*Node{fast, ref, grads[1], refGrads[1], grads[0], im2colGrads[0], refGrads[0],
+					convolve(x, kernel, c.pad, true)}
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -121,11 +131,17 @@ func TestConvolveMatchesConvolve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i, what := range []string{"outputs", "input gradients", "kernel gradients"} {
-				got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
-				if err := closeTo(got, want, 1e-5); err != nil {
+			check := func(what string, got, want *tensors.Tensor) {
+				if err := closeTo(tensors.MustCopyFlatData[float32](got), tensors.MustCopyFlatData[float32](want), 1e-5); err != nil {
 					t.Errorf("%s: %v", what, err)
 				}
+			}
+			check("outputs", out[0], out[1])
+			check("forward-only outputs", out[7], out[1])
+			check("kernel gradients", out[2], out[3])
+			check("input gradients (im2col autodiff)", out[4], out[5])
+			if c.k%2 == 1 {
+				check("input gradients (Convolve)", out[4], out[6])
 			}
 		})
 	}
