@@ -36,12 +36,6 @@ type Spec struct {
 	ONNXInput string  `json:"onnx_input,omitempty"` // value range an ONNX backbone expects: unit, byte, caffe, torch
 }
 
-// forwardOnly reports whether a graph only runs the network forward: an
-// inference build, or a graph that doesn't train.
-func (o buildOptions) forwardOnly(scope *mlmodel.Scope, g *Graph) bool {
-	return o.inference || !scope.IsTraining(g)
-}
-
 // buildOptions change how a network is built for a purpose.
 type buildOptions struct {
 	bnMomentum  float64 // 0: 0.9
@@ -49,6 +43,12 @@ type buildOptions struct {
 	inference   bool    // BatchNorm uses its running averages even in a graph marked as training
 	noDropout   bool
 	schedule    *Schedule
+}
+
+// forwardOnly reports whether a graph only runs the network forward: an
+// inference build, or a graph that doesn't train.
+func (o buildOptions) forwardOnly(scope *mlmodel.Scope, g *Graph) bool {
+	return o.inference || !scope.IsTraining(g)
 }
 
 // Fn is a network as GoMLX model function: images [B,S,S,3] → [B,1].
