@@ -45,6 +45,12 @@ type buildOptions struct {
 	schedule    *Schedule
 }
 
+// forwardOnly reports whether a graph only runs the network forward: an
+// inference build, or a graph that doesn't train.
+func (o buildOptions) forwardOnly(scope *mlmodel.Scope, g *Graph) bool {
+	return o.inference || !scope.IsTraining(g)
+}
+
 // Fn is a network as GoMLX model function: images [B,S,S,3] → [B,1].
 type Fn = func(scope *mlmodel.Scope, images *Node) *Node
 
@@ -132,15 +138,26 @@ func keraHead(scope *mlmodel.Scope, x *Node, task string, drop func(float64) flo
 	return layers.Dense(scope.In("head_fc1"), x, true, 1)
 }
 
-func conv(scope *mlmodel.Scope, x *Node, filters int) *Node {
-	return layers.Convolution(scope, x).Filters(filters).KernelSize(3).PadSame().UseBias(false).Done()
+// conv is a 3×3 "same" convolution without bias, the variable as
+// layers.Convolution makes it (conv/weights, [3, 3, in, filters]).
+func conv(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
+	g := x.Graph()
+	shape := shapes.Make(x.DType(), 3, 3, x.Shape().Dimensions[x.Rank()-1], filters)
+	kernel := scope.In("conv").VariableWithShape("weights", shape).NodeValue(g)
+	return convolve(x, kernel, 1, o.forwardOnly(scope, g))
 }
 
 func convBNReLU(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
-	return activation.Relu(batchNorm(scope, conv(scope, x, filters), o))
+	return activation.Relu(batchNorm(scope, conv(scope, x, filters, o), o))
 }
 
 func maxPool2(x *Node) *Node { return MaxPool(x).Window(2).Strides(2).Done() }
+
+// reluMaxPool2 is MaxPool 2×2 of ReLU(x) computed as ReLU of the MaxPool:
+// the same values, as both are monotone, and the same gradients (where a
+// window's maximum is not positive, ReLU's gradient is 0 either way), with
+// the ReLU and its gradient on a quarter of the values.
+func reluMaxPool2(x *Node) *Node { return activation.Relu(maxPool2(x)) }
 
 // subsample2 keeps every second row and column, x[:, ::2, ::2, :], with
 // Reshape+Slice: it emulates a stride-2 convolution, which does not train on
@@ -160,7 +177,7 @@ func subsample2(x *Node) *Node {
 // stem is the recipe's first layer: Conv3×3 stride 2, BN, ReLU, MaxPool 2.
 func stem(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
 	s := scope.In("stem")
-	return maxPool2(activation.Relu(batchNorm(s, stemConv(s, x, filters), o)))
+	return reluMaxPool2(batchNorm(s, stemConv(s, x, filters, o.forwardOnly(s, x.Graph())), o))
 }
 
 // stemConv is a 3×3 convolution with stride 2 and one pixel of zero padding,
@@ -170,15 +187,20 @@ func stem(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
 // input's space-to-depth rearrangement (2×2 blocks → 4× the channels), with
 // the 3×3 kernel zero-padded to 4×4 and rearranged alike. Same weights, same
 // outputs, a quarter of the work of the full-resolution convolution, and a
-// plain gradient. Odd sizes use subsample2.
-func stemConv(s *mlmodel.Scope, x *Node, filters int) *Node {
+// plain gradient. Odd sizes use subsample2. Graphs that don't train
+// (forwardOnly) run the strided convolution itself for even sizes: it needs
+// neither the rearrangement nor the zero-padded kernel.
+func stemConv(s *mlmodel.Scope, x *Node, filters int, forwardOnly bool) *Node {
 	d := x.Shape().Dimensions
 	b, h, w, c := d[0], d[1], d[2], d[3]
-	if h%2 != 0 || w%2 != 0 {
-		return subsample2(conv(s, x, filters))
-	}
 	g := x.Graph()
 	kernel := s.In("conv").VariableWithShape("weights", shapes.Make(x.DType(), 3, 3, c, filters)).NodeValue(g)
+	if forwardOnly && h%2 == 0 && w%2 == 0 {
+		return Convolve(x, kernel).StridePerAxis(2, 2).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
+	}
+	if h%2 != 0 || w%2 != 0 {
+		return subsample2(convolve(x, kernel, 1, forwardOnly))
+	}
 	zero := ScalarZero(g, x.DType())
 	x = Pad(x, zero, PadAxis{}, PadAxis{Start: 1, End: 1}, PadAxis{Start: 1, End: 1}, PadAxis{})
 	u, v := h/2+1, w/2+1
@@ -189,7 +211,7 @@ func stemConv(s *mlmodel.Scope, x *Node, filters int) *Node {
 	k = Reshape(k, 2, 2, 2, 2, c, filters)                                         // p, r, q, s, c, o (kernel row 2p+r, column 2q+s)
 	k = TransposeAllDims(k, 0, 2, 1, 3, 4, 5)                                      // p, q, r, s, c, o
 	k = Reshape(k, 2, 2, 4*c, filters)
-	return Convolve(x, k).NoPadding().Done()
+	return convolve(x, k, 0, forwardOnly)
 }
 
 // cnn is the recipe CNN family: the stem, then groups of Conv-BN-ReLU each
@@ -203,12 +225,15 @@ func cnn(scope *mlmodel.Scope, x *Node, widths []int, o buildOptions) *Node {
 	}
 	li := 1
 	for _, g := range groups {
-		for _, f := range g {
-			x = convBNReLU(scope.In("conv%d", li), x, f, o)
+		for i, f := range g {
+			s := scope.In("conv%d", li)
+			x = batchNorm(s, conv(s, x, f, o), o)
+			if i == len(g)-1 && x.Shape().Dimensions[1] >= 2 {
+				x = reluMaxPool2(x)
+			} else {
+				x = activation.Relu(x)
+			}
 			li++
-		}
-		if x.Shape().Dimensions[1] >= 2 {
-			x = maxPool2(x)
 		}
 	}
 	return x
@@ -233,7 +258,7 @@ func resnet(scope *mlmodel.Scope, x *Node, o buildOptions) *Node {
 			}
 			y := convBNReLU(b.In("a"), x, width, o)
 			a := b.In("b")
-			y = batchNorm(a, conv(a, y, width), o)
+			y = batchNorm(a, conv(a, y, width, o), o)
 			x = activation.Relu(Add(y, shortcut))
 			in = width
 		}

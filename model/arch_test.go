@@ -1,29 +1,39 @@
 package model
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/layers/activation"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
 )
 
-// TestStemConvIsTheStridedConvolution checks the space-to-depth form of the
-// stem convolution against its definition, the "same" 3×3 convolution
+// TestStemConvIsTheStridedConvolution checks the stem convolution in both
+// forms, the space-to-depth one that trains and the strided one of
+// forward-only graphs, against its definition, the "same" 3×3 convolution
 // subsampled at even rows and columns, with the same weights; and the
-// gradient with respect to the weights, which training needs.
+// gradient with respect to the weights.
 func TestStemConvIsTheStridedConvolution(t *testing.T) {
 	backend, _, err := NewBackend("go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer backend.Finalize()
-	for _, size := range []int{8, 12} {
+	for _, c := range []struct {
+		size        int
+		forwardOnly bool
+	}{{8, false}, {12, false}, {9, false}, {8, true}, {12, true}, {9, true}} {
+		size := c.size
 		store := mlmodel.NewStore()
 		exec, err := mlmodel.NewExec(backend, store, func(scope *mlmodel.Scope, x, weights *Node) []*Node {
 			s := scope.In("stem")
-			fast := stemConv(s, x, 5)
+			fast := stemConv(s, x, 5, c.forwardOnly)
 			kernel := scope.Store().GetVariable("/stem/conv/weights").NodeValue(x.Graph())
 			ref := subsample2(Convolve(x, kernel).PadSame().Done())
 			// weights: the coefficients of a random linear loss.
@@ -55,10 +65,238 @@ func TestStemConvIsTheStridedConvolution(t *testing.T) {
 		diff, scale := out[0].Value().(float32), out[1].Value().(float32)
 		gdiff, gscale := out[2].Value().(float32), out[3].Value().(float32)
 		if h := out[4].Value().(int64); h != int64(size/2) {
-			t.Errorf("size %d: output height %d, want %d", size, h, size/2)
+			t.Errorf("%+v: output height %d, want %d", c, h, size/2)
 		}
 		if scale == 0 || diff > 1e-5*scale || gscale == 0 || gdiff > 1e-4*gscale {
-			t.Errorf("size %d: outputs differ by %g (max %g), weight gradients by %g (max %g)", size, diff, scale, gdiff, gscale)
+			t.Errorf("%+v: outputs differ by %g (max %g), weight gradients by %g (max %g)", c, diff, scale, gdiff, gscale)
 		}
 	}
+}
+
+// TestConvolveMatchesConvolve checks convolve's training form (the forward
+// pass and the kernel gradient as matrix products of patches, the input
+// gradient as a transposed convolution) against GoMLX's Convolve: values and
+// kernel gradients. Input gradients are checked against autodiff through the
+// patches' matrix product, and against Convolve's for odd kernel sizes: for
+// even ones GoMLX's is wrong (a 2-tap kernel [10, 1] over [1, 2, 3], the loss
+// the first output, gives [1, 0, 0] instead of [10, 1, 0]).
+func TestConvolveMatchesConvolve(t *testing.T) {
+	backend, _, err := NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Finalize()
+	for _, c := range []struct {
+		name                  string
+		b, h, w, cin, cout, k int
+		pad                   int
+	}{
+		{"3x3 same", 2, 6, 5, 3, 4, 3, 1},
+		{"2x2 valid (the stem)", 3, 5, 5, 12, 6, 2, 0},
+		{"3x3 valid", 1, 7, 6, 2, 3, 3, 0},
+		{"1x1", 2, 4, 4, 5, 2, 1, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			exec, err := NewExec(backend, func(x, kernel, weights *Node) []*Node {
+				fast := convolve(x, kernel, c.pad, false)
+				ref := Convolve(x, kernel).PaddingPerDim([][2]int{{c.pad, c.pad}, {c.pad, c.pad}}).Done()
+				d := weights.Shape().Dimensions
+				im2col := Reshape(Dot(Reshape(patches(x, c.k, c.k, c.pad), d[0]*d[1]*d[2], -1),
+					Reshape(kernel, -1, c.cout)).Product(), d...)
+				// weights: the coefficients of a random linear loss.
+				loss := func(y *Node) *Node { return ReduceAllSum(Mul(y, weights)) }
+				grads := Gradient(loss(fast), x, kernel)
+				refGrads := Gradient(loss(ref), x, kernel)
+				im2colGrads := Gradient(loss(im2col), x)
+				return []*Node{fast, ref, grads[1], refGrads[1], grads[0], im2colGrads[0], refGrads[0],
+					convolve(x, kernel, c.pad, true)}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(2, uint64(c.k)))
+			random := func(dims ...int) *tensors.Tensor {
+				n := 1
+				for _, d := range dims {
+					n *= d
+				}
+				data := make([]float32, n)
+				for i := range data {
+					data[i] = rng.Float32() - 0.5
+				}
+				return tensors.FromFlatDataAndDimensions(data, dims...)
+			}
+			oh, ow := c.h+2*c.pad-c.k+1, c.w+2*c.pad-c.k+1
+			out, err := exec.Exec(random(c.b, c.h, c.w, c.cin), random(c.k, c.k, c.cin, c.cout), random(c.b, oh, ow, c.cout))
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(what string, got, want *tensors.Tensor) {
+				if err := closeTo(tensors.MustCopyFlatData[float32](got), tensors.MustCopyFlatData[float32](want), 1e-5); err != nil {
+					t.Errorf("%s: %v", what, err)
+				}
+			}
+			check("outputs", out[0], out[1])
+			check("forward-only outputs", out[7], out[1])
+			check("kernel gradients", out[2], out[3])
+			check("input gradients (im2col autodiff)", out[4], out[5])
+			if c.k%2 == 1 {
+				check("input gradients (Convolve)", out[4], out[6])
+			}
+		})
+	}
+}
+
+// TestBatchNormTrainingMatchesDefinition checks BatchNorm in training, whose
+// statistics and their gradients are reduced in steps, against its
+// definition (x-mean)/√(var+ε)·scale + offset with the batch's mean and
+// (biased) variance over all axes but the channels: values and the gradients
+// with respect to the input, the scale and the offset.
+func TestBatchNormTrainingMatchesDefinition(t *testing.T) {
+	backend, _, err := NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Finalize()
+	for _, dims := range [][]int{{3, 4, 5, 6}, {2, 3, 3, 1}, {8, 5}} {
+		t.Run(fmt.Sprint(dims), func(t *testing.T) {
+			store := mlmodel.NewStore()
+			exec, err := mlmodel.NewExec(backend, store, func(scope *mlmodel.Scope, x, weights *Node) []*Node {
+				g := x.Graph()
+				scope.Store().SetTraining(g, true)
+				fast := batchNorm(scope.In("bn"), x, buildOptions{bnMomentum: 0.9})
+				v := func(name string) *Node {
+					return scope.Store().GetVariable("/bn/" + bnScope + "/" + name).NodeValue(g)
+				}
+				scale, offset := v("scale"), v("offset")
+				c := dims[len(dims)-1]
+				bdims := append(make([]int, len(dims)-1), c)
+				for i := range len(dims) - 1 {
+					bdims[i] = 1
+				}
+				axes := make([]int, x.Rank()-1)
+				for i := range axes {
+					axes[i] = i
+				}
+				mean := ReduceAndKeep(x, ReduceMean, axes...)
+				variance := ReduceAndKeep(Square(Sub(x, mean)), ReduceMean, axes...)
+				ref := Add(Mul(Div(Sub(x, mean), Sqrt(AddScalar(variance, bnEpsilon))), Reshape(scale, bdims...)), Reshape(offset, bdims...))
+				// weights: the coefficients of a random non-linear loss.
+				loss := func(y *Node) *Node { return ReduceAllSum(Mul(Square(y), weights)) }
+				grads := Gradient(loss(fast), x, scale, offset)
+				refGrads := Gradient(loss(ref), x, scale, offset)
+				return []*Node{fast, ref, grads[0], refGrads[0], grads[1], refGrads[1], grads[2], refGrads[2]}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(3, uint64(len(dims))))
+			random := func(shift float32) *tensors.Tensor {
+				data := make([]float32, shapes.Make(dtypes.Float32, dims...).Size())
+				for i := range data {
+					data[i] = 3*rng.Float32() + shift
+				}
+				return tensors.FromFlatDataAndDimensions(data, dims...)
+			}
+			x, weights := random(1), random(-1.5)
+			if _, err := exec.Exec(x, weights); err != nil { // creates the variables
+				t.Fatal(err)
+			}
+			// Scale and offset other than their initial 1 and 0.
+			c := dims[len(dims)-1]
+			for _, name := range []string{"scale", "offset"} {
+				data := make([]float32, c)
+				for i := range data {
+					data[i] = 2*rng.Float32() - 1
+				}
+				if err := store.GetVariable("/bn/" + bnScope + "/" + name).SetValue(tensors.FromFlatDataAndDimensions(data, c)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := exec.Exec(x, weights)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, what := range []string{"outputs", "input gradients", "scale gradients", "offset gradients"} {
+				got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
+				if err := closeTo(got, want, 1e-4); err != nil {
+					t.Errorf("%s: %v", what, err)
+				}
+			}
+		})
+	}
+}
+
+// TestReluMaxPoolMatchesMaxPoolRelu checks that pooling before the ReLU
+// gives the values and the gradients of the recipe's order, ReLU then
+// MaxPool, also where whole windows are negative.
+func TestReluMaxPoolMatchesMaxPoolRelu(t *testing.T) {
+	backend, _, err := NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Finalize()
+	for _, c := range []struct {
+		name  string
+		dims  []int
+		shift float32 // added to uniform [0,1) values
+	}{
+		{"mixed signs", []int{2, 6, 6, 3}, -0.5},
+		{"mostly negative", []int{2, 4, 4, 5}, -0.9},
+		{"all negative", []int{1, 4, 4, 2}, -1},
+		{"odd size", []int{2, 5, 7, 3}, -0.5},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			exec, err := NewExec(backend, func(x, weights *Node) []*Node {
+				fast := reluMaxPool2(x)
+				ref := maxPool2(activation.Relu(x))
+				// weights: the coefficients of a random linear loss.
+				grad := Gradient(ReduceAllSum(Mul(fast, weights)), x)[0]
+				refGrad := Gradient(ReduceAllSum(Mul(ref, weights)), x)[0]
+				return []*Node{fast, ref, grad, refGrad}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(4, uint64(len(c.name))))
+			random := func(shift float32, dims ...int) *tensors.Tensor {
+				data := make([]float32, shapes.Make(dtypes.Float32, dims...).Size())
+				for i := range data {
+					data[i] = rng.Float32() + shift
+				}
+				return tensors.FromFlatDataAndDimensions(data, dims...)
+			}
+			d := c.dims
+			out, err := exec.Exec(random(c.shift, d...), random(-0.5, d[0], d[1]/2, d[2]/2, d[3]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, what := range []string{"outputs", "gradients"} {
+				got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
+				for j := range got {
+					if got[j] != want[j] {
+						t.Errorf("%s: element %d is %g, want %g", what, j, got[j], want[j])
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
+// closeTo checks that got and want have the same length and differ by at
+// most tol times want's largest magnitude, which must not be 0.
+func closeTo(got, want []float32, tol float64) error {
+	if len(got) != len(want) {
+		return fmt.Errorf("%d values, want %d", len(got), len(want))
+	}
+	var diff, scale float64
+	for i := range got {
+		diff = max(diff, math.Abs(float64(got[i]-want[i])))
+		scale = max(scale, math.Abs(float64(want[i])))
+	}
+	if scale == 0 || diff > tol*scale {
+		return fmt.Errorf("differ by %g (largest magnitude %g)", diff, scale)
+	}
+	return nil
 }
