@@ -540,14 +540,16 @@ func TestShardNames(t *testing.T) {
 }
 
 // TestPrepareIngestOutput checks what a run clears before it starts: the
-// previous manifest, temporary files, and labels parts that a previous run
-// with other shard counts left; the rest stays until it is overwritten.
+// previous manifest, temporary files, and the shards and labels parts that a
+// previous run, maybe with other shard counts, left; other files stay.
 func TestPrepareIngestOutput(t *testing.T) {
 	out := t.TempDir()
 	labels := filepath.Join(schemas.StatsDir, schemas.LabelsDir)
 	for _, f := range []string{
 		schemas.ManifestFile,
 		filepath.Join(transforms.TFRecordDir, "train-00000-of-00001.tfrecord"),
+		filepath.Join(transforms.TFRecordDir, "valid-00003-of-00004.tfrecord.gz"),
+		filepath.Join(transforms.TFRecordDir, "mine.tfrecord"),
 		filepath.Join(transforms.TFRecordDir, "train-00000-of-00002.tfrecord"+fsio.TempMarker+"1"),
 		filepath.Join(schemas.StatsDir, schemas.GenderTable),
 		filepath.Join(labels, "train-00007-of-00008.parquet"),
@@ -574,7 +576,7 @@ func TestPrepareIngestOutput(t *testing.T) {
 		}
 		return err
 	})
-	want := []string{filepath.Join(schemas.StatsDir, schemas.GenderTable), filepath.Join(transforms.TFRecordDir, "train-00000-of-00001.tfrecord")}
+	want := []string{filepath.Join(schemas.StatsDir, schemas.GenderTable), filepath.Join(transforms.TFRecordDir, "mine.tfrecord")}
 	if removed != 2 || strings.Join(left, " ") != strings.Join(want, " ") {
 		t.Errorf("removed %d temporary files, left %v; want 2, %v", removed, left, want)
 	}

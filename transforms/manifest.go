@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"runtime"
 	"sort"
+	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -186,8 +187,9 @@ func (f *writeManifestFn) complete(ctx context.Context, name string, shards []Sh
 
 // PrepareIngestOutput readies an output folder for an ingest run: it removes
 // the previous run's manifest, so that a manifest only ever describes a
-// finished run, and the temporary files a killed run left. It returns how
-// many temporary files it removed.
+// finished run, the temporary files a killed run left, and the previous
+// run's shards and labels parts, which this run writes again (other files
+// stay). It returns how many temporary files it removed.
 func PrepareIngestOutput(ctx context.Context, out string) (int, error) {
 	manifest := fsio.Join(out, schemas.ManifestFile)
 	if fsio.Exists(ctx, manifest) {
@@ -204,15 +206,22 @@ func PrepareIngestOutput(ctx context.Context, out string) (int, error) {
 			return removed, err
 		}
 	}
-	// The labels parts are named after the shards: a previous run with other
-	// shard counts would leave parts that a glob over the folder would read.
-	parts, err := fsio.List(ctx, fsio.Join(labels, "*.parquet"))
-	if err != nil {
-		return removed, err
-	}
-	for _, p := range parts {
-		if err := fsio.Remove(ctx, p); err != nil {
-			return removed, fmt.Errorf("removing the previous labels part %s: %w", p, err)
+	// The shards and the labels parts (named after the shards) of a previous
+	// run: with other shard counts, a glob such as tfrecords/train-* would
+	// mix two runs.
+	for _, pattern := range []string{fsio.Join(out, TFRecordDir, "*.tfrecord*"), fsio.Join(labels, "*.parquet")} {
+		files, err := fsio.List(ctx, pattern)
+		if err != nil {
+			return removed, err
+		}
+		for _, p := range files {
+			stem, _, _ := strings.Cut(fsio.Base(p), ".")
+			if _, _, _, err := ParseShardName(stem); err != nil && fsio.Base(p) != schemas.UnshardedLabels {
+				continue // not ours
+			}
+			if err := fsio.Remove(ctx, p); err != nil {
+				return removed, fmt.Errorf("removing %s of the previous run: %w", p, err)
+			}
 		}
 	}
 	return removed, nil
