@@ -151,7 +151,33 @@ func convBNReLU(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Nod
 	return activation.Relu(batchNorm(scope, conv(scope, x, filters, o), o))
 }
 
-func maxPool2(x *Node) *Node { return MaxPool(x).Window(2).Strides(2).Done() }
+// maxPool2 is a 2×2 max pool with stride 2. For even sizes its gradient
+// goes through a mask of the window maxima, Equal(x, the window's maximum)
+// times the output's gradient, which ONNX Runtime runs faster than the
+// gradient GoMLX derives (MaxPool with indices, then ScatterElements). The
+// two differ only where a window holds its maximum twice: this one gives
+// each copy the gradient, MaxPool's gives it to the first.
+func maxPool2(x *Node) *Node {
+	d := x.Shape().Dimensions
+	b, h, w, c := d[0], d[1], d[2], d[3]
+	if h%2 != 0 || w%2 != 0 {
+		return MaxPool(x).Window(2).Strides(2).Done()
+	}
+	windows := []int{b, h / 2, 2, w / 2, 2, c}
+	var y, dy *Node // the output and, once the reverse pass reaches it, its gradient
+	// The gradient autodiff derives through MaxPool is left unused, and ONNX
+	// Runtime drops it.
+	xi := IdentityWithCustomGradient(x, func(_, _ *Node) *Node {
+		peak := BroadcastToDims(Reshape(y, b, h/2, 1, w/2, 1, c), windows...)
+		g := BroadcastToDims(Reshape(dy, b, h/2, 1, w/2, 1, c), windows...)
+		return Reshape(Where(Equal(Reshape(x, windows...), peak), g, ZerosLike(g)), b, h, w, c)
+	})
+	y = MaxPool(xi).Window(2).Strides(2).Done()
+	return IdentityWithCustomGradient(y, func(_, v *Node) *Node {
+		dy = v
+		return v
+	})
+}
 
 // reluMaxPool2 is MaxPool 2×2 of ReLU(x) computed as ReLU of the MaxPool:
 // the same values, as both are monotone, and the same gradients (where a

@@ -284,6 +284,66 @@ func TestReluMaxPoolMatchesMaxPoolRelu(t *testing.T) {
 	}
 }
 
+// TestMaxPool2MatchesMaxPool checks maxPool2's values and its mask gradient
+// against GoMLX's MaxPool on inputs without ties, and that with a tie each
+// copy of the maximum gets the gradient.
+func TestMaxPool2MatchesMaxPool(t *testing.T) {
+	backend, _, err := NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Finalize()
+	rng := rand.New(rand.NewPCG(7, 8))
+	random := func(dims ...int) *tensors.Tensor {
+		data := make([]float32, shapes.Make(dtypes.Float32, dims...).Size())
+		for i := range data {
+			data[i] = rng.Float32() - 0.5
+		}
+		return tensors.FromFlatDataAndDimensions(data, dims...)
+	}
+	pools := func(x, weights *Node) []*Node {
+		got := maxPool2(x)
+		want := MaxPool(x).Window(2).Strides(2).Done()
+		// weights: the coefficients of a random linear loss.
+		return []*Node{got, want,
+			Gradient(ReduceAllSum(Mul(got, weights)), x)[0],
+			Gradient(ReduceAllSum(Mul(want, weights)), x)[0]}
+	}
+	for _, d := range [][]int{{2, 6, 6, 3}, {3, 4, 8, 5}, {2, 5, 7, 3}} {
+		t.Run(fmt.Sprint(d), func(t *testing.T) {
+			exec, err := NewExec(backend, pools)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Exec(random(d...), random(d[0], d[1]/2, d[2]/2, d[3]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, what := range []string{"outputs", "gradients"} {
+				got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
+				if err := closeTo(got, want, 0); err != nil {
+					t.Errorf("%s: %v", what, err)
+				}
+			}
+		})
+	}
+	t.Run("tie", func(t *testing.T) {
+		exec, err := NewExec(backend, pools)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := tensors.FromFlatDataAndDimensions([]float32{1, 1, 0, 0}, 1, 2, 2, 1)
+		out, err := exec.Exec(x, tensors.FromFlatDataAndDimensions([]float32{3}, 1, 1, 1, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := tensors.MustCopyFlatData[float32](out[2]), tensors.MustCopyFlatData[float32](out[3])
+		if fmt.Sprint(got) != "[3 3 0 0]" || fmt.Sprint(want) != "[3 0 0 0]" {
+			t.Errorf("gradients with a tie: %v, MaxPool's %v; want [3 3 0 0] and [3 0 0 0]", got, want)
+		}
+	})
+}
+
 // closeTo checks that got and want have the same length and differ by at
 // most tol times want's largest magnitude, which must not be 0.
 func closeTo(got, want []float32, tol float64) error {
