@@ -152,9 +152,8 @@ func (f *writeStatsFn) ProcessElement(ctx context.Context, _ int, iter func(*Sta
 	if err != nil {
 		return err
 	}
-	write := func(name string, records int, rows func(io.Writer) error) error {
-		entry, err := writeEntry(ctx, f.Output, name, rows)
-		entry.Records = records
+	write := func(name string, content func(io.Writer) error) error {
+		entry, err := writeEntry(ctx, f.Output, name, content)
 		res.Files = append(res.Files, entry)
 		return err
 	}
@@ -169,7 +168,7 @@ func (f *writeStatsFn) ProcessElement(ctx context.Context, _ int, iter func(*Sta
 		{schemas.AgeSummaryTable, func(w io.Writer) error { return WriteParquet(w, labelstats.AgeSummaryRows(splits)) }},
 		{schemas.DuplicatesTable, func(w io.Writer) error { return WriteParquet(w, dups) }},
 	} {
-		if err := write(stats+t.name, 0, t.fn); err != nil {
+		if err := write(stats+t.name, t.fn); err != nil {
 			return err
 		}
 	}
@@ -180,7 +179,7 @@ func (f *writeStatsFn) ProcessElement(ctx context.Context, _ int, iter func(*Sta
 			data.ConflictGroups++
 		}
 	}
-	if err := write(schemas.ReportFile, 0, func(w io.Writer) error { return report.Render(w, &data) }); err != nil {
+	if err := write(schemas.ReportFile, func(w io.Writer) error { return report.Render(w, &data) }); err != nil {
 		return err
 	}
 	emit(res)
