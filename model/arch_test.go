@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -20,11 +21,7 @@ import (
 // subsampled at even rows and columns, with the same weights; and the
 // gradient with respect to the weights.
 func TestStemConvIsTheStridedConvolution(t *testing.T) {
-	backend, _, err := NewBackend("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer backend.Finalize()
+	backend := goBackend(t)
 	for _, c := range []struct {
 		size        int
 		forwardOnly bool
@@ -49,16 +46,7 @@ func TestStemConvIsTheStridedConvolution(t *testing.T) {
 			t.Fatal(err)
 		}
 		rng := rand.New(rand.NewPCG(1, uint64(size)))
-		data := make([]float32, 2*size*size*3)
-		for i := range data {
-			data[i] = rng.Float32()
-		}
-		weights := make([]float32, 2*(size/2)*(size/2)*5)
-		for i := range weights {
-			weights[i] = rng.Float32() - 0.5
-		}
-		out, err := exec.Exec(tensors.FromFlatDataAndDimensions(data, 2, size, size, 3),
-			tensors.FromFlatDataAndDimensions(weights, 2, size/2, size/2, 5))
+		out, err := exec.Exec(uniform(rng, 1, 0, 2, size, size, 3), uniform(rng, 1, -0.5, 2, size/2, size/2, 5))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,11 +69,7 @@ func TestStemConvIsTheStridedConvolution(t *testing.T) {
 // even ones GoMLX's is wrong (a 2-tap kernel [10, 1] over [1, 2, 3], the loss
 // the first output, gives [1, 0, 0] instead of [10, 1, 0]).
 func TestConvolveMatchesConvolve(t *testing.T) {
-	backend, _, err := NewBackend("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer backend.Finalize()
+	backend := goBackend(t)
 	for _, c := range []struct {
 		name                  string
 		b, h, w, cin, cout, k int
@@ -115,17 +99,7 @@ func TestConvolveMatchesConvolve(t *testing.T) {
 				t.Fatal(err)
 			}
 			rng := rand.New(rand.NewPCG(2, uint64(c.k)))
-			random := func(dims ...int) *tensors.Tensor {
-				n := 1
-				for _, d := range dims {
-					n *= d
-				}
-				data := make([]float32, n)
-				for i := range data {
-					data[i] = rng.Float32() - 0.5
-				}
-				return tensors.FromFlatDataAndDimensions(data, dims...)
-			}
+			random := func(dims ...int) *tensors.Tensor { return uniform(rng, 1, -0.5, dims...) }
 			oh, ow := c.h+2*c.pad-c.k+1, c.w+2*c.pad-c.k+1
 			out, err := exec.Exec(random(c.b, c.h, c.w, c.cin), random(c.k, c.k, c.cin, c.cout), random(c.b, oh, ow, c.cout))
 			if err != nil {
@@ -153,11 +127,7 @@ func TestConvolveMatchesConvolve(t *testing.T) {
 // (biased) variance over all axes but the channels: values and the gradients
 // with respect to the input, the scale and the offset.
 func TestBatchNormTrainingMatchesDefinition(t *testing.T) {
-	backend, _, err := NewBackend("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer backend.Finalize()
+	backend := goBackend(t)
 	for _, dims := range [][]int{{3, 4, 5, 6}, {2, 3, 3, 1}, {8, 5}} {
 		t.Run(fmt.Sprint(dims), func(t *testing.T) {
 			store := mlmodel.NewStore()
@@ -191,25 +161,14 @@ func TestBatchNormTrainingMatchesDefinition(t *testing.T) {
 				t.Fatal(err)
 			}
 			rng := rand.New(rand.NewPCG(3, uint64(len(dims))))
-			random := func(shift float32) *tensors.Tensor {
-				data := make([]float32, shapes.Make(dtypes.Float32, dims...).Size())
-				for i := range data {
-					data[i] = 3*rng.Float32() + shift
-				}
-				return tensors.FromFlatDataAndDimensions(data, dims...)
-			}
-			x, weights := random(1), random(-1.5)
+			x, weights := uniform(rng, 3, 1, dims...), uniform(rng, 3, -1.5, dims...)
 			if _, err := exec.Exec(x, weights); err != nil { // creates the variables
 				t.Fatal(err)
 			}
 			// Scale and offset other than their initial 1 and 0.
 			c := dims[len(dims)-1]
 			for _, name := range []string{"scale", "offset"} {
-				data := make([]float32, c)
-				for i := range data {
-					data[i] = 2*rng.Float32() - 1
-				}
-				if err := store.GetVariable("/bn/" + bnScope + "/" + name).SetValue(tensors.FromFlatDataAndDimensions(data, c)); err != nil {
+				if err := store.GetVariable("/bn/" + bnScope + "/" + name).SetValue(uniform(rng, 2, -1, c)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -231,11 +190,7 @@ func TestBatchNormTrainingMatchesDefinition(t *testing.T) {
 // gives the values and the gradients of the recipe's order, ReLU then
 // MaxPool, also where whole windows are negative.
 func TestReluMaxPoolMatchesMaxPoolRelu(t *testing.T) {
-	backend, _, err := NewBackend("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer backend.Finalize()
+	backend := goBackend(t)
 	for _, c := range []struct {
 		name  string
 		dims  []int
@@ -259,15 +214,8 @@ func TestReluMaxPoolMatchesMaxPoolRelu(t *testing.T) {
 				t.Fatal(err)
 			}
 			rng := rand.New(rand.NewPCG(4, uint64(len(c.name))))
-			random := func(shift float32, dims ...int) *tensors.Tensor {
-				data := make([]float32, shapes.Make(dtypes.Float32, dims...).Size())
-				for i := range data {
-					data[i] = rng.Float32() + shift
-				}
-				return tensors.FromFlatDataAndDimensions(data, dims...)
-			}
 			d := c.dims
-			out, err := exec.Exec(random(c.shift, d...), random(-0.5, d[0], d[1]/2, d[2]/2, d[3]))
+			out, err := exec.Exec(uniform(rng, 1, c.shift, d...), uniform(rng, 1, -0.5, d[0], d[1]/2, d[2]/2, d[3]))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -288,19 +236,9 @@ func TestReluMaxPoolMatchesMaxPoolRelu(t *testing.T) {
 // against GoMLX's MaxPool on inputs without ties, and that with a tie each
 // copy of the maximum gets the gradient.
 func TestMaxPool2MatchesMaxPool(t *testing.T) {
-	backend, _, err := NewBackend("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer backend.Finalize()
+	backend := goBackend(t)
 	rng := rand.New(rand.NewPCG(7, 8))
-	random := func(dims ...int) *tensors.Tensor {
-		data := make([]float32, shapes.Make(dtypes.Float32, dims...).Size())
-		for i := range data {
-			data[i] = rng.Float32() - 0.5
-		}
-		return tensors.FromFlatDataAndDimensions(data, dims...)
-	}
+	random := func(dims ...int) *tensors.Tensor { return uniform(rng, 1, -0.5, dims...) }
 	pools := func(x, weights *Node) []*Node {
 		got := maxPool2(x)
 		want := MaxPool(x).Window(2).Strides(2).Done()
@@ -342,6 +280,27 @@ func TestMaxPool2MatchesMaxPool(t *testing.T) {
 			t.Errorf("gradients with a tie: %v, MaxPool's %v; want [3 3 0 0] and [3 0 0 0]", got, want)
 		}
 	})
+}
+
+// goBackend is the pure-Go backend, finalized when the test ends.
+func goBackend(t *testing.T) compute.Backend {
+	t.Helper()
+	backend, _, err := NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(backend.Finalize)
+	return backend
+}
+
+// uniform is a float32 tensor of the given dimensions drawn from rng,
+// uniform in [shift, shift+scale).
+func uniform(rng *rand.Rand, scale, shift float32, dims ...int) *tensors.Tensor {
+	data := make([]float32, shapes.Make(dtypes.Float32, dims...).Size())
+	for i := range data {
+		data[i] = scale*rng.Float32() + shift
+	}
+	return tensors.FromFlatDataAndDimensions(data, dims...)
 }
 
 // closeTo checks that got and want have the same length and differ by at
