@@ -173,10 +173,7 @@ func maxPool2(x *Node) *Node {
 		return Reshape(Where(Equal(Reshape(x, windows...), peak), g, ZerosLike(g)), b, h, w, c)
 	})
 	y = MaxPool(xi).Window(2).Strides(2).Done()
-	return IdentityWithCustomGradient(y, func(_, v *Node) *Node {
-		dy = v
-		return v
-	})
+	return recordGradient(y, &dy)
 }
 
 // reluMaxPool2 is MaxPool 2×2 of ReLU(x) computed as ReLU of the MaxPool:

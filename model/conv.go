@@ -33,8 +33,16 @@ func convolve(x, kernel *Node, pad int, forwardOnly bool) *Node {
 	pd := p.Shape().Dimensions
 	b, h, w := pd[0], pd[1], pd[2]
 	y := Dot(Reshape(p, b*h*w, kh*kw*cin), Reshape(kernel, kh*kw*cin, cout)).Product()
-	return IdentityWithCustomGradient(Reshape(y, b, h, w, cout), func(_, v *Node) *Node {
-		dy = v
+	return recordGradient(Reshape(y, b, h, w, cout), &dy)
+}
+
+// recordGradient is y, and sets *dy to y's gradient when the reverse pass
+// reaches y: a custom gradient further back (on an input of the operation
+// that made y) can then compute from it directly, since the reverse pass
+// reaches y before y's inputs.
+func recordGradient(y *Node, dy **Node) *Node {
+	return IdentityWithCustomGradient(y, func(_, v *Node) *Node {
+		*dy = v
 		return v
 	})
 }
