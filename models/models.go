@@ -51,17 +51,16 @@ func extract() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cache, cerr := os.UserCacheDir()
-	if cerr == nil {
+	if cache, err := os.UserCacheDir(); err == nil {
 		final := filepath.Join(cache, "facepipe", "models", sum)
-		if st, err := os.Stat(final); err == nil && st.IsDir() {
+		if isDir(final) {
 			return final, nil
 		}
 		if d, err := extractInto(filepath.Dir(final)); err == nil {
 			// Another process may have won the race: its copy is as good.
 			if err := os.Rename(d, final); err != nil {
 				os.RemoveAll(d)
-				if st, serr := os.Stat(final); serr != nil || !st.IsDir() {
+				if !isDir(final) {
 					return "", fmt.Errorf("extracting the default models to %s: %w", final, err)
 				}
 			}
@@ -74,6 +73,11 @@ func extract() (string, error) {
 	}
 	tempDir = d
 	return d, nil
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 // extractInto writes the bundled models into a new temporary folder under
