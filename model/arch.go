@@ -148,12 +148,12 @@ func conv(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
 }
 
 func convBNReLU(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
-	return activation.Relu(batchNorm(scope, conv(scope, x, filters, o), o))
+	return relu(batchNorm(scope, conv(scope, x, filters, o), o))
 }
 
 // maxPool2 is a 2×2 max pool with stride 2. For even sizes its gradient
 // goes through a mask of the window maxima, Equal(x, the window's maximum)
-// times the output's gradient, which ONNX Runtime runs faster than the
+// selecting the output's gradient, which ONNX Runtime runs faster than the
 // gradient GoMLX derives (MaxPool with indices, then ScatterElements). The
 // two differ only where a window holds its maximum twice: this one gives
 // each copy the gradient, MaxPool's gives it to the first.
@@ -163,16 +163,27 @@ func maxPool2(x *Node) *Node {
 	if h%2 != 0 || w%2 != 0 {
 		return MaxPool(x).Window(2).Strides(2).Done()
 	}
-	windows := []int{b, h / 2, 2, w / 2, 2, c}
 	var y, dy *Node // the output and, once the reverse pass reaches it, its gradient
 	// The gradient autodiff derives through MaxPool is left unused, and ONNX
-	// Runtime drops it.
+	// Runtime drops it. The window maximum and the gradient broadcast over
+	// the window's 2×2 axes: no copy of either at full size.
 	xi := IdentityWithCustomGradient(x, func(_, _ *Node) *Node {
-		peak := BroadcastToDims(Reshape(y, b, h/2, 1, w/2, 1, c), windows...)
-		g := BroadcastToDims(Reshape(dy, b, h/2, 1, w/2, 1, c), windows...)
-		return Reshape(Where(Equal(Reshape(x, windows...), peak), g, ZerosLike(g)), b, h, w, c)
+		peak := Reshape(y, b, h/2, 1, w/2, 1, c)
+		g := Reshape(dy, b, h/2, 1, w/2, 1, c)
+		return Reshape(Mul(ConvertDType(Equal(Reshape(x, b, h/2, 2, w/2, 2, c), peak), x.DType()), g), b, h, w, c)
 	})
 	y = MaxPool(xi).Window(2).Strides(2).Done()
+	return recordGradient(y, &dy)
+}
+
+// relu is ReLU with its gradient as dy·Sign(y), two passes over the feature
+// map where the gradient GoMLX derives on the onnx backend, through
+// Max(x, 0), takes five. At x = 0 the gradient is 0, as PyTorch's (that one
+// is 1).
+func relu(x *Node) *Node {
+	var y, dy *Node
+	xi := IdentityWithCustomGradient(x, func(_, _ *Node) *Node { return Mul(dy, Sign(y)) })
+	y = activation.Relu(xi)
 	return recordGradient(y, &dy)
 }
 
@@ -180,7 +191,7 @@ func maxPool2(x *Node) *Node {
 // the same values, as both are monotone, and the same gradients (where a
 // window's maximum is not positive, ReLU's gradient is 0 either way), with
 // the ReLU and its gradient on a quarter of the values.
-func reluMaxPool2(x *Node) *Node { return activation.Relu(maxPool2(x)) }
+func reluMaxPool2(x *Node) *Node { return relu(maxPool2(x)) }
 
 // subsample2 keeps every second row and column, x[:, ::2, ::2, :], with
 // Reshape+Slice: it emulates a stride-2 convolution, which does not train on
@@ -254,7 +265,7 @@ func cnn(scope *mlmodel.Scope, x *Node, widths []int, o buildOptions) *Node {
 			if i == len(g)-1 && x.Shape().Dimensions[1] >= 2 {
 				x = reluMaxPool2(x)
 			} else {
-				x = activation.Relu(x)
+				x = relu(x)
 			}
 			li++
 		}
@@ -282,7 +293,7 @@ func resnet(scope *mlmodel.Scope, x *Node, o buildOptions) *Node {
 			y := convBNReLU(b.In("a"), x, width, o)
 			a := b.In("b")
 			y = batchNorm(a, conv(a, y, width, o), o)
-			x = activation.Relu(Add(y, shortcut))
+			x = relu(Add(y, shortcut))
 			in = width
 		}
 	}

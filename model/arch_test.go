@@ -232,6 +232,41 @@ func TestReluMaxPoolMatchesMaxPoolRelu(t *testing.T) {
 	}
 }
 
+// TestReluMatchesGoMLX checks relu's values and gradient against GoMLX's
+// ReLU, and that its gradient at 0 is 0, as PyTorch's.
+func TestReluMatchesGoMLX(t *testing.T) {
+	backend := goBackend(t)
+	exec, err := NewExec(backend, func(x, weights *Node) []*Node {
+		got, want := relu(x), activation.Relu(x)
+		// weights: the coefficients of a random linear loss.
+		return []*Node{got, want,
+			Gradient(ReduceAllSum(Mul(got, weights)), x)[0],
+			Gradient(ReduceAllSum(Mul(want, weights)), x)[0]}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	x := uniform(rng, 2, -1, 2, 3, 4, 5)
+	tensors.MustMutableFlatData(x, func(v []float32) { v[7] = 0 })
+	weights := uniform(rng, 1, 0.5, 2, 3, 4, 5) // all positive
+	out, err := exec.Exec(x, weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+	if err := closeTo(got, want, 0); err != nil {
+		t.Errorf("outputs: %v", err)
+	}
+	got, want = tensors.MustCopyFlatData[float32](out[2]), tensors.MustCopyFlatData[float32](out[3])
+	if got[7] != 0 {
+		t.Errorf("gradient at 0: %g, want 0", got[7])
+	}
+	if err := closeTo(got, want, 0); err != nil {
+		t.Errorf("gradients: %v", err)
+	}
+}
+
 // TestMaxPool2MatchesMaxPool checks maxPool2's values and its mask gradient
 // against GoMLX's MaxPool on inputs without ties, and that with a tie each
 // copy of the maximum gets the gradient.
