@@ -157,7 +157,13 @@ func convBNReLU(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Nod
 // gradient GoMLX derives (MaxPool with indices, then ScatterElements). The
 // two differ only where a window holds its maximum twice: this one gives
 // each copy the gradient, MaxPool's gives it to the first.
-func maxPool2(x *Node) *Node {
+//
+// Graphs that train compute the pool itself as two ReduceMax over the
+// windows' columns, then rows: ONNX Runtime runs MaxPool in NCHW, and the
+// transposes to and from NHWC around it cost four times the reductions.
+// Graphs that only run forward keep MaxPool, which ONNX Runtime fuses with
+// the convolution before it.
+func maxPool2(x *Node, forwardOnly bool) *Node {
 	d := x.Shape().Dimensions
 	b, h, w, c := d[0], d[1], d[2], d[3]
 	if h%2 != 0 || w%2 != 0 {
@@ -172,7 +178,11 @@ func maxPool2(x *Node) *Node {
 		g := Reshape(dy, b, h/2, 1, w/2, 1, c)
 		return Reshape(Mul(ConvertDType(Equal(Reshape(x, b, h/2, 2, w/2, 2, c), peak), x.DType()), g), b, h, w, c)
 	})
-	y = MaxPool(xi).Window(2).Strides(2).Done()
+	if forwardOnly {
+		y = MaxPool(xi).Window(2).Strides(2).Done()
+	} else {
+		y = ReduceMax(ReduceMax(Reshape(xi, b, h/2, 2, w/2, 2, c), 4), 2)
+	}
 	return recordGradient(y, &dy)
 }
 
@@ -191,7 +201,7 @@ func relu(x *Node) *Node {
 // the same values, as both are monotone, and the same gradients (where a
 // window's maximum is not positive, ReLU's gradient is 0 either way), with
 // the ReLU and its gradient on a quarter of the values.
-func reluMaxPool2(x *Node) *Node { return relu(maxPool2(x)) }
+func reluMaxPool2(x *Node, forwardOnly bool) *Node { return relu(maxPool2(x, forwardOnly)) }
 
 // subsample2 keeps every second row and column, x[:, ::2, ::2, :], with
 // Reshape+Slice: it emulates a stride-2 convolution, which does not train on
@@ -211,7 +221,8 @@ func subsample2(x *Node) *Node {
 // stem is the recipe's first layer: Conv3×3 stride 2, BN, ReLU, MaxPool 2.
 func stem(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
 	s := scope.In("stem")
-	return reluMaxPool2(batchNorm(s, stemConv(s, x, filters, o.forwardOnly(s, x.Graph())), o))
+	forwardOnly := o.forwardOnly(s, x.Graph())
+	return reluMaxPool2(batchNorm(s, stemConv(s, x, filters, forwardOnly), o), forwardOnly)
 }
 
 // stemConv is a 3×3 convolution with stride 2 and one pixel of zero padding,
@@ -263,7 +274,7 @@ func cnn(scope *mlmodel.Scope, x *Node, widths []int, o buildOptions) *Node {
 			s := scope.In("conv%d", li)
 			x = batchNorm(s, conv(s, x, f, o), o)
 			if i == len(g)-1 && x.Shape().Dimensions[1] >= 2 {
-				x = reluMaxPool2(x)
+				x = reluMaxPool2(x, o.forwardOnly(scope, x.Graph()))
 			} else {
 				x = relu(x)
 			}
@@ -281,7 +292,7 @@ func resnet(scope *mlmodel.Scope, x *Node, o buildOptions) *Node {
 	in := 32
 	for si, width := range []int{32, 64, 96, 128} {
 		if si > 0 && x.Shape().Dimensions[1] >= 2 {
-			x = maxPool2(x)
+			x = maxPool2(x, o.forwardOnly(scope, x.Graph()))
 		}
 		for bi := 0; bi < 2; bi++ {
 			b := scope.In("stage%d_block%d", si, bi)

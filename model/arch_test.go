@@ -79,6 +79,7 @@ func TestConvolveMatchesConvolve(t *testing.T) {
 		{"2x2 valid (the stem)", 3, 5, 5, 12, 6, 2, 0},
 		{"3x3 valid", 1, 7, 6, 2, 3, 3, 0},
 		{"1x1", 2, 4, 4, 5, 2, 1, 0},
+		{"kernel gradient in parts", 8, 64, 64, 2, 3, 3, 1}, // 32,768 rows
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			exec, err := NewExec(backend, func(x, kernel, weights *Node) []*Node {
@@ -201,34 +202,36 @@ func TestReluMaxPoolMatchesMaxPoolRelu(t *testing.T) {
 		{"all negative", []int{1, 4, 4, 2}, -1},
 		{"odd size", []int{2, 5, 7, 3}, -0.5},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			exec, err := NewExec(backend, func(x, weights *Node) []*Node {
-				fast := reluMaxPool2(x)
-				ref := maxPool2(activation.Relu(x))
-				// weights: the coefficients of a random linear loss.
-				grad := Gradient(ReduceAllSum(Mul(fast, weights)), x)[0]
-				refGrad := Gradient(ReduceAllSum(Mul(ref, weights)), x)[0]
-				return []*Node{fast, ref, grad, refGrad}
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rng := rand.New(rand.NewPCG(4, uint64(len(c.name))))
-			d := c.dims
-			out, err := exec.Exec(uniform(rng, 1, c.shift, d...), uniform(rng, 1, -0.5, d[0], d[1]/2, d[2]/2, d[3]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, what := range []string{"outputs", "gradients"} {
-				got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
-				for j := range got {
-					if got[j] != want[j] {
-						t.Errorf("%s: element %d is %g, want %g", what, j, got[j], want[j])
-						break
+		for _, forwardOnly := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s forwardOnly=%v", c.name, forwardOnly), func(t *testing.T) {
+				exec, err := NewExec(backend, func(x, weights *Node) []*Node {
+					fast := reluMaxPool2(x, forwardOnly)
+					ref := maxPool2(activation.Relu(x), forwardOnly)
+					// weights: the coefficients of a random linear loss.
+					grad := Gradient(ReduceAllSum(Mul(fast, weights)), x)[0]
+					refGrad := Gradient(ReduceAllSum(Mul(ref, weights)), x)[0]
+					return []*Node{fast, ref, grad, refGrad}
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rng := rand.New(rand.NewPCG(4, uint64(len(c.name))))
+				d := c.dims
+				out, err := exec.Exec(uniform(rng, 1, c.shift, d...), uniform(rng, 1, -0.5, d[0], d[1]/2, d[2]/2, d[3]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, what := range []string{"outputs", "gradients"} {
+					got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
+					for j := range got {
+						if got[j] != want[j] {
+							t.Errorf("%s: element %d is %g, want %g", what, j, got[j], want[j])
+							break
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -267,54 +270,57 @@ func TestReluMatchesGoMLX(t *testing.T) {
 	}
 }
 
-// TestMaxPool2MatchesMaxPool checks maxPool2's values and its mask gradient
-// against GoMLX's MaxPool on inputs without ties, and that with a tie each
-// copy of the maximum gets the gradient.
+// TestMaxPool2MatchesMaxPool checks maxPool2's values and its mask gradient,
+// in both its forms (MaxPool or ReduceMax), against GoMLX's MaxPool on
+// inputs without ties, and that with a tie each copy of the maximum gets the
+// gradient.
 func TestMaxPool2MatchesMaxPool(t *testing.T) {
 	backend := goBackend(t)
 	rng := rand.New(rand.NewPCG(7, 8))
 	random := func(dims ...int) *tensors.Tensor { return uniform(rng, 1, -0.5, dims...) }
-	pools := func(x, weights *Node) []*Node {
-		got := maxPool2(x)
-		want := MaxPool(x).Window(2).Strides(2).Done()
-		// weights: the coefficients of a random linear loss.
-		return []*Node{got, want,
-			Gradient(ReduceAllSum(Mul(got, weights)), x)[0],
-			Gradient(ReduceAllSum(Mul(want, weights)), x)[0]}
-	}
-	for _, d := range [][]int{{2, 6, 6, 3}, {3, 4, 8, 5}, {2, 5, 7, 3}} {
-		t.Run(fmt.Sprint(d), func(t *testing.T) {
+	for _, forwardOnly := range []bool{false, true} {
+		pools := func(x, weights *Node) []*Node {
+			got := maxPool2(x, forwardOnly)
+			want := MaxPool(x).Window(2).Strides(2).Done()
+			// weights: the coefficients of a random linear loss.
+			return []*Node{got, want,
+				Gradient(ReduceAllSum(Mul(got, weights)), x)[0],
+				Gradient(ReduceAllSum(Mul(want, weights)), x)[0]}
+		}
+		for _, d := range [][]int{{2, 6, 6, 3}, {3, 4, 8, 5}, {2, 5, 7, 3}} {
+			t.Run(fmt.Sprint(d, " forwardOnly=", forwardOnly), func(t *testing.T) {
+				exec, err := NewExec(backend, pools)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := exec.Exec(random(d...), random(d[0], d[1]/2, d[2]/2, d[3]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, what := range []string{"outputs", "gradients"} {
+					got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
+					if err := closeTo(got, want, 0); err != nil {
+						t.Errorf("%s: %v", what, err)
+					}
+				}
+			})
+		}
+		t.Run(fmt.Sprint("tie forwardOnly=", forwardOnly), func(t *testing.T) {
 			exec, err := NewExec(backend, pools)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := exec.Exec(random(d...), random(d[0], d[1]/2, d[2]/2, d[3]))
+			x := tensors.FromFlatDataAndDimensions([]float32{1, 1, 0, 0}, 1, 2, 2, 1)
+			out, err := exec.Exec(x, tensors.FromFlatDataAndDimensions([]float32{3}, 1, 1, 1, 1))
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i, what := range []string{"outputs", "gradients"} {
-				got, want := tensors.MustCopyFlatData[float32](out[2*i]), tensors.MustCopyFlatData[float32](out[2*i+1])
-				if err := closeTo(got, want, 0); err != nil {
-					t.Errorf("%s: %v", what, err)
-				}
+			got, want := tensors.MustCopyFlatData[float32](out[2]), tensors.MustCopyFlatData[float32](out[3])
+			if fmt.Sprint(got) != "[3 3 0 0]" || fmt.Sprint(want) != "[3 0 0 0]" {
+				t.Errorf("gradients with a tie: %v, MaxPool's %v; want [3 3 0 0] and [3 0 0 0]", got, want)
 			}
 		})
 	}
-	t.Run("tie", func(t *testing.T) {
-		exec, err := NewExec(backend, pools)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x := tensors.FromFlatDataAndDimensions([]float32{1, 1, 0, 0}, 1, 2, 2, 1)
-		out, err := exec.Exec(x, tensors.FromFlatDataAndDimensions([]float32{3}, 1, 1, 1, 1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, want := tensors.MustCopyFlatData[float32](out[2]), tensors.MustCopyFlatData[float32](out[3])
-		if fmt.Sprint(got) != "[3 3 0 0]" || fmt.Sprint(want) != "[3 0 0 0]" {
-			t.Errorf("gradients with a tie: %v, MaxPool's %v; want [3 3 0 0] and [3 0 0 0]", got, want)
-		}
-	})
 }
 
 // goBackend is the pure-Go backend, finalized when the test ends.

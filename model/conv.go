@@ -32,9 +32,28 @@ func convolve(x, kernel *Node, pad int, forwardOnly bool) *Node {
 	p := patches(xi, kh, kw, pad)
 	pd := p.Shape().Dimensions
 	b, h, w := pd[0], pd[1], pd[2]
-	y := Dot(Reshape(p, b*h*w, kh*kw*cin), Reshape(kernel, kh*kw*cin, cout)).Product()
+	n := b * h * w
+	rows := Reshape(p, n, kh*kw*cin)
+	k := kernel
+	if n >= 32768 && n%kernelGradientParts == 0 {
+		// The kernel gradient patchesᵀ·dy contracts over tens of thousands
+		// of rows into a small [kh·kw·cin, cout]: ONNX Runtime runs that
+		// product at about a third of its usual speed. Split into parts of
+		// the rows, summed, it runs faster (stem 4.5 → 3.8 ms, first conv
+		// 6.6 → 4.7 ms per step at 64², batch 128).
+		k = IdentityWithCustomGradient(kernel, func(_, _ *Node) *Node {
+			parts := Reshape(rows, kernelGradientParts, n/kernelGradientParts, kh*kw*cin)
+			dyParts := Reshape(dy, kernelGradientParts, n/kernelGradientParts, cout)
+			return Reshape(ReduceSum(Dot(parts, dyParts).General([]int{1}, []int{0}, []int{1}, []int{0}), 0), kd...)
+		})
+	}
+	y := Dot(rows, Reshape(k, kh*kw*cin, cout)).Product()
 	return recordGradient(Reshape(y, b, h, w, cout), &dy)
 }
+
+// kernelGradientParts is the number of parts convolve splits a long kernel
+// gradient product into.
+const kernelGradientParts = 4
 
 // recordGradient is y, and sets *dy to y's gradient when the reverse pass
 // reaches y: a custom gradient further back (on an input of the operation
