@@ -80,13 +80,15 @@ func TestConvolveMatchesConvolve(t *testing.T) {
 		{"3x3 valid", 1, 7, 6, 2, 3, 3, 0},
 		{"1x1", 2, 4, 4, 5, 2, 1, 0},
 		{"kernel gradient in parts", 8, 64, 64, 2, 3, 3, 1}, // 32,768 rows
+		{"3x3 same 4x4 (input gradient as a product)", 3, 4, 4, 5, 6, 3, 1},
+		{"3x3 same 2x3 (input gradient as a product)", 2, 2, 3, 4, 3, 3, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			exec, err := NewExec(backend, func(x, kernel, weights *Node) []*Node {
 				fast := convolve(x, kernel, c.pad, false)
 				ref := Convolve(x, kernel).PaddingPerDim([][2]int{{c.pad, c.pad}, {c.pad, c.pad}}).Done()
 				d := weights.Shape().Dimensions
-				im2col := Reshape(Dot(Reshape(patches(x, c.k, c.k, c.pad), d[0]*d[1]*d[2], -1),
+				im2col := Reshape(Dot(Reshape(patches(x, c.k, c.k, c.pad, false), d[0]*d[1]*d[2], -1),
 					Reshape(kernel, -1, c.cout)).Product(), d...)
 				// weights: the coefficients of a random linear loss.
 				loss := func(y *Node) *Node { return ReduceAllSum(Mul(y, weights)) }

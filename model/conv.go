@@ -18,7 +18,8 @@ import (
 //     patches. GoMLX's convolution gradient is a convolution with the batch
 //     as channels and dy, as large as the image, as the kernel: slower still;
 //   - the input gradient is the transposed convolution, a Conv of dy with
-//     the flipped kernel. (GoMLX's own is wrong for even kernel sizes.)
+//     the flipped kernel (GoMLX's own is wrong for even kernel sizes), or
+//     for small images a matrix product of dy's patches.
 func convolve(x, kernel *Node, pad int, forwardOnly bool) *Node {
 	if forwardOnly {
 		return Convolve(x, kernel).PaddingPerDim([][2]int{{pad, pad}, {pad, pad}}).Done()
@@ -29,7 +30,7 @@ func convolve(x, kernel *Node, pad int, forwardOnly bool) *Node {
 	xi := IdentityWithCustomGradient(x, func(_, _ *Node) *Node { return convolveInputGradient(dy, kernel, pad) })
 	kd := kernel.Shape().Dimensions
 	kh, kw, cin, cout := kd[0], kd[1], kd[2], kd[3]
-	p := patches(xi, kh, kw, pad)
+	p := patches(xi, kh, kw, pad, false)
 	pd := p.Shape().Dimensions
 	b, h, w := pd[0], pd[1], pd[2]
 	n := b * h * w
@@ -68,8 +69,9 @@ func recordGradient(y *Node, dy **Node) *Node {
 
 // patches is x's im2col for a kh×kw stride-1 convolution with pad pixels of
 // zero padding: [B, H', W', kh·kw·C], the values under the kernel in its
-// order (row, column, channel).
-func patches(x *Node, kh, kw, pad int) *Node {
+// order (row, column, channel), or with reversed in the reverse order of
+// rows and columns, which is the kernel flipped in space.
+func patches(x *Node, kh, kw, pad int, reversed bool) *Node {
 	if pad > 0 {
 		x = Pad(x, ScalarZero(x.Graph(), x.DType()), PadAxis{}, PadAxis{Start: pad, End: pad}, PadAxis{Start: pad, End: pad}, PadAxis{})
 	}
@@ -78,7 +80,11 @@ func patches(x *Node, kh, kw, pad int) *Node {
 	taps := make([]*Node, 0, kh*kw)
 	for i := range kh {
 		for j := range kw {
-			taps = append(taps, Slice(x, AxisRange(), AxisRange(i, i+h), AxisRange(j, j+w), AxisRange()))
+			r, c := i, j
+			if reversed {
+				r, c = kh-1-i, kw-1-j
+			}
+			taps = append(taps, Slice(x, AxisRange(), AxisRange(r, r+h), AxisRange(c, c+w), AxisRange()))
 		}
 	}
 	return Concatenate(taps, -1)
@@ -87,9 +93,24 @@ func patches(x *Node, kh, kw, pad int) *Node {
 // convolveInputGradient is the gradient of convolve's input given the
 // output's gradient dy: dy convolved with the kernel flipped in space and
 // transposed in channels, padded by kernel size-1-pad.
+//
+// For images of 16 pixels or fewer (4×4) it is a matrix product of dy's
+// patches, taken in reverse order so that they meet the kernel unflipped,
+// and the kernel as [cin, kh·kw·cout], a transpose that moves whole rows of
+// cout values. ONNX Runtime runs such a Conv as one small product per image,
+// 16 columns wide, between transposes of dy, the result and the kernel: the
+// product takes cnn-s at 64² from 138-141 to 133-135 ms per training step.
 func convolveInputGradient(dy, kernel *Node, pad int) *Node {
 	kd := kernel.Shape().Dimensions
+	kh, kw, cin, cout := kd[0], kd[1], kd[2], kd[3]
+	ph, pw := kh-1-pad, kw-1-pad
+	dd := dy.Shape().Dimensions
+	b, h, w := dd[0], dd[1]+2*ph-kh+1, dd[2]+2*pw-kw+1 // x's size
+	if h*w <= 16 && kh == kw {
+		p := Reshape(patches(dy, kh, kw, ph, true), b*h*w, kh*kw*cout)
+		k := Reshape(TransposeAllDims(Reshape(kernel, kh*kw, cin, cout), 1, 0, 2), cin, kh*kw*cout)
+		return Reshape(Dot(p, k).General([]int{1}, nil, []int{1}, nil), b, h, w, cin)
+	}
 	flipped := TransposeAllDims(Reverse(kernel, 0, 1), 0, 1, 3, 2) // [kh, kw, cout, cin]
-	ph, pw := kd[0]-1-pad, kd[1]-1-pad
 	return Convolve(dy, flipped).PaddingPerDim([][2]int{{ph, ph}, {pw, pw}}).Done()
 }
