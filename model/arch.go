@@ -69,16 +69,9 @@ func (s Spec) fn(o buildOptions, backbone *ONNXBackbone) (Fn, error) {
 	var trunk func(scope *mlmodel.Scope, x *Node) *Node
 	onnxHead := false
 	switch s.Backbone {
-	case "cnn-xs":
-		trunk = func(scope *mlmodel.Scope, x *Node) *Node { return cnn(scope, x, []int{8, 16}, o) }
-	case "cnn-s":
-		trunk = func(scope *mlmodel.Scope, x *Node) *Node {
-			return cnn(scope, x, []int{32, 64, 128, 128, 256, 256}, o)
-		}
-	case "cnn-m":
-		trunk = func(scope *mlmodel.Scope, x *Node) *Node {
-			return cnn(scope, x, []int{48, 96, 192, 192, 384, 384}, o)
-		}
+	case "cnn-xs", "cnn-s", "cnn-m":
+		widths := cnnWidths[s.Backbone]
+		trunk = func(scope *mlmodel.Scope, x *Node) *Node { return cnn(scope, x, widths, o) }
 	case "resnet-s":
 		trunk = func(scope *mlmodel.Scope, x *Node) *Node { return resnet(scope, x, o) }
 	default:
@@ -106,7 +99,7 @@ func (s Spec) fn(o buildOptions, backbone *ONNXBackbone) (Fn, error) {
 		} else {
 			x = ReduceMean(x, 1, 2) // global average pooling → [B, C]
 			x = layers.DropoutStatic(scope.In("drop1"), x, drop(0.3))
-			x = activation.Relu(layers.Dense(scope.In("fc1"), x, true, 128))
+			x = activation.Relu(layers.Dense(scope.In("fc1"), x, true, cnnHead))
 			x = layers.DropoutStatic(scope.In("drop2"), x, drop(0.15))
 			x = layers.Dense(scope.In("fc2"), x, true, 1)
 		}
@@ -233,15 +226,17 @@ func stem(scope *mlmodel.Scope, x *Node, filters int, o buildOptions) *Node {
 // the 3×3 kernel zero-padded to 4×4 and rearranged alike. Same weights, same
 // outputs, a quarter of the work of the full-resolution convolution, and a
 // plain gradient. Odd sizes use subsample2. Graphs that don't train
-// (forwardOnly) run the strided convolution itself for even sizes: it needs
-// neither the rearrangement nor the zero-padded kernel.
+// (forwardOnly) run the strided convolution itself: it needs neither the
+// rearrangement nor the zero-padded kernel. Its padding is one pixel before
+// and none after, which for odd sizes gives the rows and columns subsample2
+// keeps, and for even ones needs nothing after.
 func stemConv(s *mlmodel.Scope, x *Node, filters int, forwardOnly bool) *Node {
 	d := x.Shape().Dimensions
 	b, h, w, c := d[0], d[1], d[2], d[3]
 	g := x.Graph()
 	kernel := s.In("conv").VariableWithShape("weights", shapes.Make(x.DType(), 3, 3, c, filters)).NodeValue(g)
-	if forwardOnly && h%2 == 0 && w%2 == 0 {
-		return Convolve(x, kernel).StridePerAxis(2, 2).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
+	if forwardOnly {
+		return Convolve(x, kernel).StridePerAxis(2, 2).PaddingPerDim([][2]int{{1, 0}, {1, 0}}).Done()
 	}
 	if h%2 != 0 || w%2 != 0 {
 		return subsample2(convolve(x, kernel, 1, forwardOnly))
@@ -257,6 +252,46 @@ func stemConv(s *mlmodel.Scope, x *Node, filters int, forwardOnly bool) *Node {
 	k = TransposeAllDims(k, 0, 2, 1, 3, 4, 5)                                      // p, q, r, s, c, o
 	k = Reshape(k, 2, 2, 4*c, filters)
 	return convolve(x, k, 0, forwardOnly)
+}
+
+// cnnWidths are the convolutions' widths of the plain CNN backbones (cnn).
+var cnnWidths = map[string][]int{
+	"cnn-xs": {8, 16},
+	"cnn-s":  {32, 64, 128, 128, 256, 256},
+	"cnn-m":  {48, 96, 192, 192, 384, 384},
+}
+
+// cnnHead is the width of the hidden Dense layer of the built-in backbones'
+// head.
+const cnnHead = 128
+
+// MultiplyAdds is the number of multiply-adds in one image's forward pass
+// through a plain CNN backbone (cnn-xs, cnn-s, cnn-m) and its head: the
+// convolutions and the Dense layers, which are nearly all of its work. ok is
+// false for the other backbones.
+func (s Spec) MultiplyAdds() (n int64, ok bool) {
+	widths, ok := cnnWidths[s.Backbone]
+	if !ok {
+		return 0, false
+	}
+	size := int64(s.InputSize / 2) // the stride-2 stem
+	n = size * size * 9 * 3 * int64(widths[0])
+	size /= 2
+	in := int64(widths[0])
+	groups := [][]int{{widths[1]}}
+	if len(widths) == 6 {
+		groups = [][]int{{widths[1]}, {widths[2], widths[3]}, {widths[4], widths[5]}}
+	}
+	for _, g := range groups {
+		for _, f := range g {
+			n += size * size * 9 * in * int64(f)
+			in = int64(f)
+		}
+		if size >= 2 {
+			size /= 2
+		}
+	}
+	return n + in*cnnHead + cnnHead, true
 }
 
 // cnn is the recipe CNN family: the stem, then groups of Conv-BN-ReLU each

@@ -362,3 +362,51 @@ func closeTo(got, want []float32, tol float64) error {
 	}
 	return nil
 }
+
+// TestMultiplyAddsCountsTheGraph checks MultiplyAdds against the
+// multiply-adds of the convolutions and matrix products in the prediction
+// graph that the network builds.
+func TestMultiplyAddsCountsTheGraph(t *testing.T) {
+	backend := goBackend(t)
+	for _, c := range []struct {
+		backbone string
+		size     int
+	}{{"cnn-xs", 32}, {"cnn-s", 64}, {"cnn-s", 96}, {"cnn-s", 37}, {"cnn-m", 64}} {
+		spec := Spec{Task: TaskAge, Backbone: c.backbone, InputSize: c.size, AgeScale: 1}
+		want, ok := spec.MultiplyAdds()
+		if !ok {
+			t.Fatalf("%+v: no count", c)
+		}
+		fn, err := spec.fn(buildOptions{inference: true, noDropout: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int64
+		exec, err := mlmodel.NewExec(backend, mlmodel.NewStore(), func(scope *mlmodel.Scope, images *Node) *Node {
+			y := fn(scope, images)
+			for _, n := range images.Graph().Nodes() {
+				size := int64(n.Shape().Size())
+				switch n.Type() {
+				case NodeTypeConvGeneral: // kernel [kh, kw, in, out]
+					k := n.Inputs()[1].Shape()
+					got += size * int64(k.Size()/k.Dimensions[3])
+				case NodeTypeDotGeneral, NodeTypeFusedDense: // [B, in]·[in, out]
+					got += size * int64(n.Inputs()[0].Shape().Dimensions[1])
+				}
+			}
+			return y
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := exec.Exec(tensors.FromShape(shapes.Make(dtypes.Float32, 1, c.size, c.size, 3))); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%+v: the graph has %d multiply-adds, MultiplyAdds says %d", c, got, want)
+		}
+	}
+	if _, ok := (Spec{Backbone: "resnet-s"}).MultiplyAdds(); ok {
+		t.Error("resnet-s has a count")
+	}
+}

@@ -1,5 +1,8 @@
 // Command benchtrain times a training step and inference of a built-in
-// architecture on random data, for scripts/bench-train.sh.
+// architecture on random data, for scripts/bench-train.sh. For the plain
+// CNNs it also gives inference in GFLOP/s, next to the fastest float32
+// matrix product the backend runs on this machine: products of 3072×3072
+// matrices made in the graph, so that no transfer is timed.
 //
 //	go run ./scripts/benchtrain -backbone cnn-s -size 64 -batch 128
 package main
@@ -12,6 +15,10 @@ import (
 	"sort"
 	"time"
 
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/train"
 
@@ -25,6 +32,7 @@ func main() {
 	steps := flag.Int("steps", 20, "timed training steps")
 	infer := flag.Int("infer", 20, "timed inference batches")
 	backend := flag.String("backend", "", "GoMLX backend (default: as the train binary chooses)")
+	peak := flag.Bool("peak", true, "also time the backend's float32 matrix product")
 	flag.Parse()
 
 	b, name, err := model.NewBackend(*backend)
@@ -73,8 +81,37 @@ func main() {
 		predict()
 	}
 	inferTimes := timeIt(*infer, predict)
+	imagesPerSecond := float64(*batch) / inferTimes.Seconds()
 	fmt.Printf("go: %s %d×%d batch %d on %s, %d parameters: train step %.1f ms (median of %d), inference %.0f images/s (median of %d)\n",
-		*backbone, *size, *size, *batch, name, net.Params(), ms(trainTimes), *steps, float64(*batch)/inferTimes.Seconds(), *infer)
+		*backbone, *size, *size, *batch, name, net.Params(), ms(trainTimes), *steps, imagesPerSecond, *infer)
+	if macs, ok := net.Spec.MultiplyAdds(); ok && *peak {
+		fmt.Printf("go: inference %.0f GFLOP/s (%.1f MFLOP per image); float32 matrix product %.0f GFLOP/s (median of 6)\n",
+			imagesPerSecond*2*float64(macs)/1e9, 2*float64(macs)/1e6, matmulGFLOPs(b, 3072, 8))
+	}
+}
+
+// matmulGFLOPs is the speed of a chain of k products of n×n float32
+// matrices on backend b, made in the graph from a parameter so that nothing
+// is transferred and nothing can be folded into a constant.
+func matmulGFLOPs(b compute.Backend, n, k int) float64 {
+	exec := graph.MustNewExec(b, func(seed *graph.Node) *graph.Node {
+		x := graph.ConvertDType(graph.Iota(seed.Graph(), shapes.Make(dtypes.Int32, n, n), 0), dtypes.Float32)
+		x = graph.Mul(graph.AddScalar(graph.MulScalar(x, 1e-4), 0.5), seed)
+		y := x
+		for range k {
+			y = graph.MulScalar(graph.Dot(y, x).Product(), 1e-3)
+		}
+		return graph.ReduceAllSum(y)
+	})
+	run := func() {
+		out := exec.MustExec(tensors.FromValue(float32(1)))
+		out[0].Value()
+		out[0].MustFinalizeAll()
+	}
+	run()
+	run()
+	d := timeIt(6, run)
+	return float64(k) * 2 * float64(n) * float64(n) * float64(n) / d.Seconds() / 1e9
 }
 
 func timeIt(n int, f func()) time.Duration {
