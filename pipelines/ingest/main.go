@@ -20,8 +20,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
+	"github.com/facepipe/facepipe/internal/beamrun"
 	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/schemas"
@@ -94,7 +94,7 @@ func run(ctx context.Context) error {
 	start := time.Now()
 	p, s := beam.NewPipelineWithRoot()
 	transforms.Ingest(s, cfg, spec)
-	if _, err := beamx.RunWithMetrics(ctx, p); err != nil {
+	if err := beamrun.Run(ctx, p); err != nil {
 		return err
 	}
 	if cli.NotSubmitted() {

@@ -17,8 +17,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
+	"github.com/facepipe/facepipe/internal/beamrun"
 	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/model"
@@ -110,7 +110,7 @@ func run(ctx context.Context) error {
 	start := time.Now()
 	p, s := beam.NewPipelineWithRoot()
 	transforms.WriteScoreSummary(s, cfg, transforms.Score(s, cfg), ids)
-	if _, err := beamx.RunWithMetrics(ctx, p); err != nil {
+	if err := beamrun.Run(ctx, p); err != nil {
 		return err
 	}
 	if cli.NotSubmitted() {
