@@ -141,10 +141,15 @@ func TestGCSEndToEnd(t *testing.T) {
 	}
 
 	sc := scoreConfig("gs://faces/in", "gs://faces/scored", "gs://faces/models/age")
+	tmp := t.TempDir() // where scoring copies the model down
+	t.Setenv("TMPDIR", tmp)
 	p, s := beam.NewPipelineWithRoot()
 	transforms.WriteScoreSummary(s, sc, transforms.Score(s, sc), []string{"test"})
 	if _, err := beam.Run(ctx, "prism", p); err != nil {
 		t.Fatalf("score: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "facepipe-model-*")); len(left) > 0 {
+		t.Errorf("scoring left its copies of the model in the temporary folder: %v", left)
 	}
 	sum, err := transforms.ReadScoreSummary(ctx, "gs://faces/scored")
 	if err != nil {

@@ -177,7 +177,8 @@ var DefaultModels func() (string, error)
 
 // OpenScorers opens the models of a scoring run: model folders (a folder
 // holding age/ and gender/ model folders counts as both) and ONNX files.
-// gs:// models are copied to a local temporary folder first.
+// gs:// models are copied to a local temporary folder first, which is
+// removed once they are open (they are then in memory).
 func OpenScorers(ctx context.Context, cfg ScoreConfig, b compute.Backend) ([]model.Scorer, error) {
 	var out []model.Scorer
 	for _, m := range cfg.Models {
@@ -194,9 +195,12 @@ func OpenScorers(ctx context.Context, cfg ScoreConfig, b compute.Backend) ([]mod
 			}
 			m = dir
 		}
-		local, err := localCopy(ctx, m)
+		local, tmp, err := localCopy(ctx, m)
 		if err != nil {
 			return nil, err
+		}
+		if tmp != "" {
+			defer os.RemoveAll(tmp)
 		}
 		if strings.HasSuffix(strings.ToLower(local), ".onnx") {
 			meta := cfg.ONNX
@@ -240,31 +244,36 @@ func OpenScorers(ctx context.Context, cfg ScoreConfig, b compute.Backend) ([]mod
 }
 
 // localCopy returns a local path for a model: gs:// files and folders are
-// copied into a temporary folder.
-func localCopy(ctx context.Context, p string) (string, error) {
+// copied into a temporary folder, tmp, for the caller to remove.
+func localCopy(ctx context.Context, p string) (local, tmp string, err error) {
 	if !fsio.IsGCS(p) {
-		return fsio.ExpandHome(p), nil
+		return fsio.ExpandHome(p), "", nil
 	}
 	dir, err := os.MkdirTemp("", "facepipe-model-")
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
 	n, err := fsio.CopyDown(ctx, p, dir)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if n == 0 {
-		return "", fmt.Errorf("--model=%s: no such file or folder", p)
+		return "", "", fmt.Errorf("--model=%s: no such file or folder", p)
 	}
 	if strings.HasSuffix(strings.ToLower(p), ".onnx") {
 		if fsio.Exists(ctx, p+".json") { // the sidecar describing it
 			if _, err := fsio.CopyDown(ctx, p+".json", dir); err != nil {
-				return "", err
+				return "", "", err
 			}
 		}
-		return filepath.Join(dir, fsio.Base(p)), nil
+		return filepath.Join(dir, fsio.Base(p)), dir, nil
 	}
-	return dir, nil
+	return dir, dir, nil
 }
 
 // input is one decoded image, preprocessed for each distinct model input.
