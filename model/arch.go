@@ -181,8 +181,8 @@ func maxPool2(x *Node, forwardOnly bool) *Node {
 
 // relu is ReLU with its gradient as dy·Sign(y), two passes over the feature
 // map where the gradient GoMLX derives on the onnx backend, through
-// Max(x, 0), takes five. At x = 0 the gradient is 0, as PyTorch's (that one
-// is 1).
+// Max(x, 0), takes five. At x = 0 the gradient is 0, as in PyTorch; the
+// derived one is 1 there.
 func relu(x *Node) *Node {
 	var y, dy *Node
 	xi := IdentityWithCustomGradient(x, func(_, _ *Node) *Node { return Mul(dy, Sign(y)) })

@@ -115,9 +115,10 @@ type bnGradients struct{ x, scale, offset *Node }
 //	doffset = Σ dy
 //
 // with means and sums over all axes but the channels. As dy·a + centred·k + m
-// with per-channel k and m, that is four passes over the feature map and
-// one for the sums, where the autodiff of the forward graph takes about a
-// dozen and copies the broadcast statistics at full size.
+// with per-channel k and m, that is four passes over the feature map, a
+// fifth for dy·centred and the two sums' reductions, where the autodiff of
+// the forward graph takes about a dozen passes and copies the broadcast
+// statistics at full size.
 func batchNormGradients(dy, centred, variance, scale *Node) *bnGradients {
 	b := channelVector(dy.Rank())
 	n := float64(dy.Shape().Size() / dy.Shape().Dimensions[dy.Rank()-1])
