@@ -261,6 +261,16 @@ var cnnWidths = map[string][]int{
 	"cnn-m":  {48, 96, 192, 192, 384, 384},
 }
 
+// cnnGroups splits a plain CNN's widths after the stem's into the groups of
+// convolutions that a max pool ends: widths[1] | widths[2:4] | widths[4:6],
+// or widths[1] alone for the tiny variant.
+func cnnGroups(widths []int) [][]int {
+	if len(widths) == 6 {
+		return [][]int{{widths[1]}, {widths[2], widths[3]}, {widths[4], widths[5]}}
+	}
+	return [][]int{{widths[1]}}
+}
+
 // cnnHead is the width of the hidden Dense layer of the built-in backbones'
 // head.
 const cnnHead = 128
@@ -278,11 +288,7 @@ func (s Spec) MultiplyAdds() (n int64, ok bool) {
 	n = size * size * 9 * 3 * int64(widths[0])
 	size /= 2
 	in := int64(widths[0])
-	groups := [][]int{{widths[1]}}
-	if len(widths) == 6 {
-		groups = [][]int{{widths[1]}, {widths[2], widths[3]}, {widths[4], widths[5]}}
-	}
-	for _, g := range groups {
+	for _, g := range cnnGroups(widths) {
 		for _, f := range g {
 			n += size * size * 9 * in * int64(f)
 			in = int64(f)
@@ -299,12 +305,8 @@ func (s Spec) MultiplyAdds() (n int64, ok bool) {
 // the tiny variant: stem and one conv.
 func cnn(scope *mlmodel.Scope, x *Node, widths []int, o buildOptions) *Node {
 	x = stem(scope, x, widths[0], o)
-	groups := [][]int{{widths[1]}}
-	if len(widths) == 6 {
-		groups = [][]int{{widths[1]}, {widths[2], widths[3]}, {widths[4], widths[5]}}
-	}
 	li := 1
-	for _, g := range groups {
+	for _, g := range cnnGroups(widths) {
 		for i, f := range g {
 			s := scope.In("conv%d", li)
 			x = batchNorm(s, conv(s, x, f, o), o)

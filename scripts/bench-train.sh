@@ -19,12 +19,13 @@ eval "$(scripts/install-onnxruntime.sh 2>/dev/null)"
 go build -o "$tmp/benchtrain" ./scripts/benchtrain
 field() { sed -n "s|.*$1 \([0-9.]*\) $2.*|\1|p"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-gs=() gi=() ps=() pi=() gf=() mm=()
+gs=() gi=() ps=() pi=() gf=() mm=() mflop=
 for i in 1 2 3; do
 	g=$("$tmp/benchtrain" -size "$size" -batch "$batch")
 	echo "run $i $g" >&2
 	gs+=("$(echo "$g" | field "train step" ms)") gi+=("$(echo "$g" | field "inference" images/s)")
 	gf+=("$(echo "$g" | field "inference" GFLOP/s)") mm+=("$(echo "$g" | field "matrix product" GFLOP/s)")
+	mflop=$(echo "$g" | sed -n 's|.*(\([0-9.]*\) MFLOP per image.*|\1|p')
 	p=$(cd scripts && /usr/bin/python3 peer_train.py --size "$size" --batch "$batch")
 	echo "run $i $p" >&2
 	ps+=("$(echo "$p" | field "train step" ms)") pi+=("$(echo "$p" | field "inference" images/s)")
@@ -38,5 +39,4 @@ gib=$(printf '%s\n' "${gi[@]}" | sort -n | tail -1) pib=$(printf '%s\n' "${pi[@]
 echo "train step : median go $gsm ms, pytorch $psm ms, go/pytorch time $(ratio "$gsm" "$psm")x; best $gsb vs $psb ms, $(ratio "$gsb" "$psb")x (target ≤ 1.0)"
 echo "inference  : median go $gim img/s, pytorch $pim img/s, go/pytorch $(ratio "$gim" "$pim")x; best $gib vs $pib img/s, $(ratio "$gib" "$pib")x (target ≥ 2)"
 gfm=$(median "${gf[@]}") mmm=$(median "${mm[@]}")
-mflop=$(echo "$gfm $gim" | awk '{printf "%.2f", $1 * 1000 / $2}')
 echo "$gfm $mmm $pib $mflop" | awk '{printf "compute    : go inference %.0f GFLOP/s, %.0f%% of the float32 matrix product (%.0f GFLOP/s, same runs); 2x PyTorch'"'"'s best would take %.0f GFLOP/s, %.0f%% of it\n", $1, 100 * $1 / $2, $2, 2 * $3 * $4 / 1000, 100 * 2 * $3 * $4 / 1000 / $2}'
