@@ -18,7 +18,7 @@ import (
 	"github.com/facepipe/facepipe/dataset"
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/ingest"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
@@ -29,8 +29,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// ingest writes fixtures through the real ingest pipeline.
-func ingest(t *testing.T, good int, encoding string, size int) (string, []fixtures.File) {
+// ingestFixtures writes fixtures through the real ingest pipeline.
+func ingestFixtures(t *testing.T, good int, encoding string, size int) (string, []fixtures.File) {
 	t.Helper()
 	in := t.TempDir()
 	files, err := fixtures.Generate(in, fixtures.Options{Good: good, Seed: 11, Size: 64})
@@ -38,7 +38,7 @@ func ingest(t *testing.T, good int, encoding string, size int) (string, []fixtur
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	cfg := transforms.IngestConfig{IngestParams: schemas.IngestParams{
+	cfg := ingest.Config{IngestParams: schemas.IngestParams{
 		Input: in, Output: out, ImageSize: size, Encoding: encoding, Compression: "none",
 		Split: "train=0.5,valid=0.25,test=0.25", Seed: 1, NumShards: 2, ShardMB: 256, MaxPixels: preprocess.DefaultMaxPixels,
 	}, NoStats: true}
@@ -47,7 +47,7 @@ func ingest(t *testing.T, good int, encoding string, size int) (string, []fixtur
 		t.Fatal(err)
 	}
 	p, s := beam.NewPipelineWithRoot()
-	transforms.Ingest(s, cfg, spec)
+	ingest.Ingest(s, cfg, spec)
 	if _, err := beam.Run(context.Background(), "prism", p); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func readAll(t *testing.T, src *dataset.Source, o dataset.Options) []*dataset.Ba
 }
 
 func TestReadSplit(t *testing.T) {
-	dir, files := ingest(t, 40, schemas.EncodingFloat32, 32)
+	dir, files := ingestFixtures(t, 40, schemas.EncodingFloat32, 32)
 	src, err := dataset.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func TestReadSplit(t *testing.T) {
 }
 
 func TestDeterministicShuffleAndAugment(t *testing.T) {
-	dir, _ := ingest(t, 60, schemas.EncodingUint8, 32)
+	dir, _ := ingestFixtures(t, 60, schemas.EncodingUint8, 32)
 	src, err := dataset.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestDeterministicShuffleAndAugment(t *testing.T) {
 func TestEncodingsAgree(t *testing.T) {
 	byEnc := map[string]map[string][]float32{}
 	for _, enc := range []string{schemas.EncodingFloat32, schemas.EncodingUint8, schemas.EncodingJPEG} {
-		dir, _ := ingest(t, 12, enc, 32)
+		dir, _ := ingestFixtures(t, 12, enc, 32)
 		src, err := dataset.Open(context.Background(), dir)
 		if err != nil {
 			t.Fatal(err)
@@ -194,7 +194,7 @@ func TestEncodingsAgree(t *testing.T) {
 }
 
 func TestCorruptShard(t *testing.T) {
-	dir, _ := ingest(t, 30, schemas.EncodingUint8, 32)
+	dir, _ := ingestFixtures(t, 30, schemas.EncodingUint8, 32)
 	src, err := dataset.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)

@@ -10,19 +10,19 @@ import (
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/models"
-	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/score"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 )
 
 // TestDefaultModels: the bundled models load and score a generated face to a
 // finite age and a probability in [0,1].
 func TestDefaultModels(t *testing.T) {
-	transforms.DefaultModels = models.Default
+	score.DefaultModels = models.Default
 	b, _, err := model.NewBackend("go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	scorers, err := transforms.OpenScorers(context.Background(), transforms.ScoreConfig{Models: []string{"default"}, Batch: 1}, b)
+	scorers, err := score.OpenScorers(context.Background(), score.Config{Models: []string{"default"}, Batch: 1}, b)
 	if err != nil {
 		t.Fatal(err)
 	}

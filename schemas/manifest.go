@@ -9,6 +9,9 @@ import (
 // Ingest writes it last: its presence means the run finished.
 const ManifestFile = "manifest.json"
 
+// Version is the tool version written into manifests and Parquet files.
+const Version = "0.1.0"
+
 // ManifestVersion is the version of the manifest format.
 const ManifestVersion = 1
 

@@ -18,7 +18,7 @@ import (
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/training"
-	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/ingest"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 )
 
@@ -46,7 +46,7 @@ func data(t *testing.T) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(root, "out")
-	cfg := transforms.IngestConfig{IngestParams: schemas.IngestParams{
+	cfg := ingest.Config{IngestParams: schemas.IngestParams{
 		Input: in, Output: out, ImageSize: 32, Encoding: schemas.EncodingUint8, Compression: "none",
 		Split: "train=0.7,valid=0.15,test=0.15", Seed: 1, NumShards: 2, ShardMB: 256, MaxPixels: preprocess.DefaultMaxPixels,
 	}}
@@ -55,7 +55,7 @@ func data(t *testing.T) string {
 		t.Fatal(err)
 	}
 	p, s := beam.NewPipelineWithRoot()
-	transforms.Ingest(s, cfg, spec)
+	ingest.Ingest(s, cfg, spec)
 	if _, err := beam.Run(context.Background(), "prism", p); err != nil {
 		t.Fatal(err)
 	}

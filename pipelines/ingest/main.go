@@ -25,7 +25,7 @@ import (
 	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/ingest"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 )
 
@@ -62,7 +62,7 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	cfg := transforms.IngestConfig{
+	cfg := ingest.Config{
 		IngestParams: schemas.IngestParams{
 			Input: fsio.ExpandHome(*input), Output: fsio.ExpandHome(*output),
 			ImageSize: *imageSize, Encoding: *encoding, Compression: *compression,
@@ -82,7 +82,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	if !cli.NotSubmitted() { // a job that is only printed or saved leaves the output alone
-		n, err := transforms.PrepareIngestOutput(ctx, cfg.Output)
+		n, err := ingest.PrepareOutput(ctx, cfg.Output)
 		if err != nil {
 			return err
 		}
@@ -93,7 +93,7 @@ func run(ctx context.Context) error {
 
 	start := time.Now()
 	p, s := beam.NewPipelineWithRoot()
-	transforms.Ingest(s, cfg, spec)
+	ingest.Ingest(s, cfg, spec)
 	if err := beamrun.Run(ctx, p); err != nil {
 		return err
 	}

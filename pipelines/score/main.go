@@ -23,7 +23,7 @@ import (
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/models"
-	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/score"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 )
 
@@ -50,7 +50,7 @@ var (
 
 func init() {
 	// Workers run this binary too: they find the bundled models the same way.
-	transforms.DefaultModels = models.Default
+	score.DefaultModels = models.Default
 }
 
 func main() {
@@ -63,7 +63,7 @@ func main() {
 
 func run(ctx context.Context) error {
 	defer models.Cleanup()
-	cfg := transforms.ScoreConfig{
+	cfg := score.Config{
 		Input: fsio.ExpandHome(*input), Output: fsio.ExpandHome(*output), Models: strings.Split(*modelFlag, ","),
 		ONNX:    model.ONNXMeta{Task: *onnxTask, InputSize: *onnxSize, Range: *onnxRange, Layout: *onnxLayout, Output: *onnxOutput},
 		Backend: *backend, Batch: *batch, TTA: *tta, Labels: *labelsFlag, ContactSheet: *contactSheet,
@@ -89,11 +89,11 @@ func run(ctx context.Context) error {
 	}
 	// Open the models here once, so that a bad --model fails before the
 	// pipeline starts, and to name them in the summary.
-	b, backendName, err := model.NewBackendThreads(cfg.Backend, transforms.ScoreThreads())
+	b, backendName, err := model.NewBackendThreads(cfg.Backend, score.Threads())
 	if err != nil {
 		return err
 	}
-	scorers, err := transforms.OpenScorers(ctx, cfg, b)
+	scorers, err := score.OpenScorers(ctx, cfg, b)
 	if err != nil {
 		return err
 	}
@@ -103,13 +103,13 @@ func run(ctx context.Context) error {
 		s.Close()
 	}
 	fmt.Fprintf(os.Stderr, "score: models %s on backend %s\n", strings.Join(ids, ", "), backendName)
-	if err := fsio.Remove(ctx, fsio.Join(cfg.Output, transforms.SummaryFile)); err != nil && fsio.Exists(ctx, fsio.Join(cfg.Output, transforms.SummaryFile)) {
+	if err := fsio.Remove(ctx, fsio.Join(cfg.Output, score.SummaryFile)); err != nil && fsio.Exists(ctx, fsio.Join(cfg.Output, score.SummaryFile)) {
 		return err
 	}
 
 	start := time.Now()
 	p, s := beam.NewPipelineWithRoot()
-	transforms.WriteScoreSummary(s, cfg, transforms.Score(s, cfg), ids)
+	score.WriteSummary(s, cfg, score.Score(s, cfg), ids)
 	if err := beamrun.Run(ctx, p); err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func labelsAlias(args []string) []string {
 }
 
 func printSummary(ctx context.Context, out string, wall time.Duration) error {
-	sum, err := transforms.ReadScoreSummary(ctx, out)
+	sum, err := score.ReadSummary(ctx, out)
 	if err != nil {
 		return err
 	}
@@ -156,8 +156,8 @@ func printSummary(ctx context.Context, out string, wall time.Duration) error {
 		fmt.Fprintf(os.Stderr, "  rejected %-20s %6d\n", r.Reason, r.Count)
 	}
 	if sum.Metrics != nil {
-		fmt.Fprintf(os.Stderr, "  against the labels in the names: %s (%s)\n", sum.Metrics, transforms.MetricsFile)
+		fmt.Fprintf(os.Stderr, "  against the labels in the names: %s (%s)\n", sum.Metrics, score.MetricsFile)
 	}
-	fmt.Fprintf(os.Stderr, "  predictions: %s/%s/*.parquet\n", out, transforms.PredictionsDir)
+	fmt.Fprintf(os.Stderr, "  predictions: %s/%s/*.parquet\n", out, score.PredictionsDir)
 	return nil
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/rejects"
 )
 
 func main() {
@@ -32,7 +32,7 @@ func main() {
 }
 
 func run(out, expectedFile string) error {
-	rows, err := parquet.ReadFile[schemas.Reject](filepath.Join(out, transforms.RejectsFile))
+	rows, err := parquet.ReadFile[schemas.Reject](filepath.Join(out, rejects.File))
 	if err != nil {
 		return err
 	}

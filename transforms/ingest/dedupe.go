@@ -1,4 +1,4 @@
-package transforms
+package ingest
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms/progress"
+	"github.com/facepipe/facepipe/transforms/rejects"
 )
 
 var duplicatesDropped = beam.NewCounter("ingest", "duplicate_files_dropped")
@@ -104,9 +106,9 @@ func (f *resolveFn) resolve(ctx context.Context, copies []Item, keep func(Item),
 		g.Action = ActionKeptOne
 		keep(copies[0])
 		for _, c := range copies[1:] {
-			progress.add(1)
+			progress.Add(1)
 			duplicatesDropped.Inc(ctx, 1)
-			rejectCounter(schemas.ReasonDuplicate).Inc(ctx, 1)
+			rejects.Counter("ingest", schemas.ReasonDuplicate).Inc(ctx, 1)
 			drop(c.outcome(StatusDuplicate, schemas.ReasonDuplicate,
 				fmt.Sprintf("byte-identical to %s, kept with the same labels", copies[0].Path)))
 		}
@@ -117,9 +119,9 @@ func (f *resolveFn) resolve(ctx context.Context, copies []Item, keep func(Item),
 			desc = append(desc, fmt.Sprintf("%s (age %d, gender %d, race %d)", c.Name, c.Age, c.Gender, c.Race))
 		}
 		for _, c := range copies {
-			progress.add(1)
+			progress.Add(1)
 			duplicatesDropped.Inc(ctx, 1)
-			rejectCounter(schemas.ReasonDuplicateConflict).Inc(ctx, 1)
+			rejects.Counter("ingest", schemas.ReasonDuplicateConflict).Inc(ctx, 1)
 			drop(c.outcome(StatusDuplicate, schemas.ReasonDuplicateConflict,
 				fmt.Sprintf("%d byte-identical files disagree on labels: %s", len(copies), strings.Join(desc, "; "))))
 		}

@@ -1,4 +1,4 @@
-package transforms_test
+package ingest_test
 
 import (
 	"bytes"
@@ -19,17 +19,18 @@ import (
 
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/ingest"
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
-// childEnv, when set to an IngestConfig in JSON, makes the test binary run
+// childEnv, when set to a Config in JSON, makes the test binary run
 // that ingest and exit: the process TestKillAndRerun kills.
 const childEnv = "FACEPIPE_INGEST_CHILD"
 
 func runChild(cfgJSON string) int {
-	var cfg transforms.IngestConfig
+	var cfg ingest.Config
 	if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -40,7 +41,7 @@ func runChild(cfgJSON string) int {
 		return 2
 	}
 	p, s := beam.NewPipelineWithRoot()
-	transforms.Ingest(s, cfg, spec)
+	ingest.Ingest(s, cfg, spec)
 	if _, err := beam.Run(context.Background(), "prism", p); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -50,9 +51,9 @@ func runChild(cfgJSON string) int {
 
 // faultConfig is a run big enough to be caught halfway: several shards of
 // float32 224×224 records, one decode goroutine per shard.
-func faultConfig(t *testing.T) transforms.IngestConfig {
-	in, _ := generate(t, fixtures.Options{Good: 150, Bad: true, Duplicates: true, Seed: 17})
-	cfg := config(in, filepath.Join(t.TempDir(), "out"))
+func faultConfig(t *testing.T) ingest.Config {
+	in, _ := ingesttest.Generate(t, fixtures.Options{Good: 150, Bad: true, Duplicates: true, Seed: 17})
+	cfg := ingesttest.Config(in, filepath.Join(t.TempDir(), "out"))
 	cfg.NumShards, cfg.Workers = 4, 1
 	return cfg
 }
@@ -60,9 +61,9 @@ func faultConfig(t *testing.T) transforms.IngestConfig {
 // reference runs cfg uninterrupted and returns its files, then empties the
 // output folder for the faulty run: the manifest names the folder, so both
 // runs use the same one.
-func reference(t *testing.T, cfg transforms.IngestConfig) map[string][]byte {
+func reference(t *testing.T, cfg ingest.Config) map[string][]byte {
 	t.Helper()
-	runIngest(t, "prism", cfg)
+	ingesttest.Run(t, "prism", cfg)
 	ref := outputFiles(t, cfg.Output)
 	if err := os.RemoveAll(cfg.Output); err != nil {
 		t.Fatal(err)
@@ -72,12 +73,12 @@ func reference(t *testing.T, cfg transforms.IngestConfig) map[string][]byte {
 
 // rerunMatches prepares the output folder as the ingest binary does, re-runs
 // cfg and compares every output file with the uninterrupted run's.
-func rerunMatches(t *testing.T, cfg transforms.IngestConfig, ref map[string][]byte) {
+func rerunMatches(t *testing.T, cfg ingest.Config, ref map[string][]byte) {
 	t.Helper()
-	if _, err := transforms.PrepareIngestOutput(context.Background(), cfg.Output); err != nil {
+	if _, err := ingest.PrepareOutput(context.Background(), cfg.Output); err != nil {
 		t.Fatal(err)
 	}
-	runIngest(t, "prism", cfg)
+	ingesttest.Run(t, "prism", cfg)
 	sameFiles(t, outputFiles(t, cfg.Output), ref)
 }
 
@@ -101,13 +102,13 @@ func sameFiles(t *testing.T, got, ref map[string][]byte) {
 // a whole TFRecord file (every CRC right, no truncated record).
 func checkCompleteShards(t *testing.T, out string) (complete, temps int) {
 	t.Helper()
-	entries, _ := os.ReadDir(filepath.Join(out, transforms.TFRecordDir))
+	entries, _ := os.ReadDir(filepath.Join(out, ingest.TFRecordDir))
 	for _, e := range entries {
 		if strings.Contains(e.Name(), fsio.TempMarker) {
 			temps++
 			continue
 		}
-		f, err := os.Open(filepath.Join(out, transforms.TFRecordDir, e.Name()))
+		f, err := os.Open(filepath.Join(out, ingest.TFRecordDir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +152,7 @@ func TestKillAndRerun(t *testing.T) {
 	// Kill it halfway: once a shard is complete, while others are written.
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		entries, _ := os.ReadDir(filepath.Join(cfg.Output, transforms.TFRecordDir))
+		entries, _ := os.ReadDir(filepath.Join(cfg.Output, ingest.TFRecordDir))
 		done := 0
 		for _, e := range entries {
 			if !strings.Contains(e.Name(), fsio.TempMarker) {
@@ -203,11 +204,11 @@ func TestRetryAfterInjectedFailure(t *testing.T) {
 	const shards = 4 * 3
 	failures := 0
 	for ; failures <= shards; failures++ {
-		if _, err := transforms.PrepareIngestOutput(context.Background(), cfg.Output); err != nil {
+		if _, err := ingest.PrepareOutput(context.Background(), cfg.Output); err != nil {
 			t.Fatal(err)
 		}
 		p, s := beam.NewPipelineWithRoot()
-		transforms.Ingest(s, cfg, spec)
+		ingest.Ingest(s, cfg, spec)
 		_, err = beam.Run(context.Background(), "prism", p)
 		if err == nil {
 			break

@@ -1,4 +1,4 @@
-package transforms
+package ingest
 
 import (
 	"context"
@@ -18,7 +18,10 @@ import (
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/example"
+	"github.com/facepipe/facepipe/transforms/outfile"
 	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/progress"
+	"github.com/facepipe/facepipe/transforms/rejects"
 	"github.com/facepipe/facepipe/transforms/split"
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
@@ -65,7 +68,7 @@ func (f *assignSplitFn) ProcessElement(ctx context.Context, it Item) Item {
 // --num_shards, or enough to keep shards near --shard_mb.
 // Every item comes out as an Outcome: written, or rejected when it can't be
 // decoded.
-func WriteShards(s beam.Scope, cfg IngestConfig, items beam.PCollection) (shards, outcomes beam.PCollection) {
+func WriteShards(s beam.Scope, cfg Config, items beam.PCollection) (shards, outcomes beam.PCollection) {
 	s = s.Scope("WriteShards")
 	// The shard count of a split depends on its size: join each split's items
 	// with its size estimate. (A side input would do, but Prism keeps
@@ -188,14 +191,14 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 	res := ShardResult{Split: splitName, Index: index, Of: of, File: rel}
 	var outcomes []Outcome
 	err = fsio.WriteAtomic(ctx, fsio.Join(f.Output, rel), func(w io.Writer) error {
-		hc := newHashCounter(w)
+		hc := outfile.NewHashCounter(w)
 		tw := tfrecord.NewWriter(hc, tfrecord.CompressionFromPath(rel))
 		outcomes = outcomes[:0]
 		err := f.encodeAll(ctx, items, func(i int, rec []byte, o *Outcome) error {
 			if i == len(items)/2 && f.firstAttempt(stem) {
 				return fmt.Errorf("injected failure of the first attempt (--test_fail_once_dir) after %d of %d records", i, len(items))
 			}
-			progress.add(1)
+			progress.Add(1)
 			if o.Status == StatusWritten {
 				o.Split, o.Shard = splitName, rel
 			}
@@ -212,7 +215,7 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 			return err
 		}
 		res.Records = tw.Count()
-		res.Bytes, res.SHA256 = hc.n, hc.sum()
+		res.Bytes, res.SHA256 = hc.Bytes(), hc.Sum()
 		return nil
 	})
 	if err != nil {
@@ -226,7 +229,7 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 	imagesWritten.Inc(ctx, int64(res.Records))
 	for _, o := range outcomes {
 		if o.Status != StatusWritten {
-			rejectCounter(o.Reason).Inc(ctx, 1)
+			rejects.Counter("ingest", o.Reason).Inc(ctx, 1)
 		}
 		settle(o)
 	}
@@ -345,7 +348,7 @@ func (e *encoder) encode(ctx context.Context, it *Item, buf []byte) ([]byte, Out
 	if err != nil {
 		return rej(schemas.ReasonReadError, err.Error())
 	}
-	if sha := digest(data); sha != it.SHA256 {
+	if sha := outfile.Digest(data); sha != it.SHA256 {
 		return rej(schemas.ReasonReadError, fmt.Sprintf("content changed during the run: sha256 %s, was %s", sha, it.SHA256))
 	}
 	rec := example.Record{

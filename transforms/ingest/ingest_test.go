@@ -1,4 +1,4 @@
-package transforms_test
+package ingest_test
 
 import (
 	"bytes"
@@ -15,17 +15,16 @@ import (
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/internal/htmlcheck"
+	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms"
 	"github.com/facepipe/facepipe/transforms/example"
+	"github.com/facepipe/facepipe/transforms/ingest"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 	"github.com/facepipe/facepipe/transforms/report"
-	"github.com/facepipe/facepipe/transforms/split"
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
@@ -36,51 +35,6 @@ func TestMain(m *testing.M) {
 		os.Exit(runChild(cfg))
 	}
 	os.Exit(m.Run())
-}
-
-func config(in, out string) transforms.IngestConfig {
-	return transforms.IngestConfig{IngestParams: schemas.IngestParams{
-		Input: in, Output: out, ImageSize: 224, Encoding: schemas.EncodingFloat32, Compression: "none",
-		Split: "train=0.8,valid=0.1,test=0.1", Seed: 42, ShardMB: 256, MaxPixels: preprocess.DefaultMaxPixels,
-	}}
-}
-
-func runPipeline(t *testing.T, runner string, cfg transforms.IngestConfig, spec split.Spec) {
-	t.Helper()
-	p, s := beam.NewPipelineWithRoot()
-	transforms.Ingest(s, cfg, spec)
-	if _, err := beam.Run(context.Background(), runner, p); err != nil {
-		t.Fatalf("%s run: %v", runner, err)
-	}
-}
-
-// runIngest runs the ingest graph on a runner and returns the manifest.
-func runIngest(t *testing.T, runner string, cfg transforms.IngestConfig) *schemas.Manifest {
-	t.Helper()
-	spec, err := cfg.Validate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	runPipeline(t, runner, cfg, spec)
-	data, err := os.ReadFile(filepath.Join(cfg.Output, schemas.ManifestFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := schemas.ParseManifest(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func generate(t *testing.T, o fixtures.Options) (string, []fixtures.File) {
-	t.Helper()
-	dir := t.TempDir()
-	files, err := fixtures.Generate(dir, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, files
 }
 
 // record is an Example read back, with the shard it came from.
@@ -96,7 +50,7 @@ func readShards(t *testing.T, out string, m *schemas.Manifest) []record {
 	var recs []record
 	for _, sp := range m.Splits {
 		for i, sh := range sp.Shards {
-			if want := transforms.ShardFile(transforms.ShardName(sp.Name, i, len(sp.Shards)), m.Parameters.Compression); sh.File != want {
+			if want := ingest.ShardFile(ingest.ShardName(sp.Name, i, len(sp.Shards)), m.Parameters.Compression); sh.File != want {
 				t.Errorf("shard %d of %s is %s, want %s", i, sp.Name, sh.File, want)
 			}
 			data, err := os.ReadFile(filepath.Join(out, sh.File))
@@ -135,15 +89,6 @@ func readShards(t *testing.T, out string, m *schemas.Manifest) []record {
 	return recs
 }
 
-func readRejects(t *testing.T, out string) []schemas.Reject {
-	t.Helper()
-	rows, err := parquet.ReadFile[schemas.Reject](filepath.Join(out, transforms.RejectsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
 // checkOutput checks an ingest output against the fixtures it came from:
 // every good file in exactly one shard with its labels, every bad file in the
 // rejects with its reason, and nothing else. inputDir, when set, is where the
@@ -151,7 +96,7 @@ func readRejects(t *testing.T, out string) []schemas.Reject {
 func checkOutput(t *testing.T, out string, m *schemas.Manifest, files []fixtures.File, inputDir string) {
 	t.Helper()
 	recs := readShards(t, out, m)
-	rejects := readRejects(t, out)
+	rejects := ingesttest.ReadRejects(t, out)
 	want := map[string]fixtures.File{}
 	for _, f := range files {
 		want[f.Name] = f
@@ -264,9 +209,9 @@ func checkNoTemps(t *testing.T, out string) {
 var allKinds = fixtures.Options{Good: 40, Bad: true, OddNames: true, Duplicates: true, Seed: 1}
 
 func TestIngestPrism(t *testing.T) {
-	in, files := generate(t, allKinds)
+	in, files := ingesttest.Generate(t, allKinds)
 	out := t.TempDir()
-	m := runIngest(t, "prism", config(in, out))
+	m := ingesttest.Run(t, "prism", ingesttest.Config(in, out))
 	checkOutput(t, out, m, files, "")
 	if m.Counts.DuplicateGroups != 3 || m.Counts.DuplicateFiles != 7 {
 		t.Errorf("duplicate groups %d (%d files), want 3 (7)", m.Counts.DuplicateGroups, m.Counts.DuplicateFiles)
@@ -304,14 +249,14 @@ func TestIngestPrism(t *testing.T) {
 // TestIngestDirect runs the same graph on the deprecated direct runner, which
 // users still know as the DirectRunner.
 func TestIngestDirect(t *testing.T) {
-	in, files := generate(t, allKinds)
+	in, files := ingesttest.Generate(t, allKinds)
 	out := t.TempDir()
-	m := runIngest(t, "direct", config(in, out))
+	m := ingesttest.Run(t, "direct", ingesttest.Config(in, out))
 	checkOutput(t, out, m, files, "")
 }
 
 func TestIngestEncodings(t *testing.T) {
-	in, files := generate(t, fixtures.Options{Good: 12, Bad: true, Seed: 2})
+	in, files := ingesttest.Generate(t, fixtures.Options{Good: 12, Bad: true, Seed: 2})
 	for _, tc := range []struct{ encoding, compression string }{
 		{schemas.EncodingUint8, "none"},
 		{schemas.EncodingJPEG, "gzip"},
@@ -319,9 +264,9 @@ func TestIngestEncodings(t *testing.T) {
 	} {
 		t.Run(tc.encoding+"-"+tc.compression, func(t *testing.T) {
 			out := t.TempDir()
-			cfg := config(in, out)
+			cfg := ingesttest.Config(in, out)
 			cfg.Encoding, cfg.Compression, cfg.ImageSize = tc.encoding, tc.compression, 32
-			m := runIngest(t, "prism", cfg)
+			m := ingesttest.Run(t, "prism", cfg)
 			checkOutput(t, out, m, files, "")
 			if got := m.FeatureSpec[0].Name; (tc.encoding == schemas.EncodingUint8) != (got == schemas.FeatureImageRaw) {
 				t.Errorf("image feature %s for encoding %s", got, tc.encoding)
@@ -359,16 +304,16 @@ func outputFiles(t *testing.T, out string) map[string][]byte {
 // TestRerunIsByteIdentical runs ingest twice into one folder and once into
 // another, with several shards per split: every output file is identical.
 func TestRerunIsByteIdentical(t *testing.T) {
-	in, _ := generate(t, allKinds)
+	in, _ := ingesttest.Generate(t, allKinds)
 	out1, out2 := t.TempDir(), t.TempDir()
-	cfg := config(in, out1)
+	cfg := ingesttest.Config(in, out1)
 	cfg.NumShards = 3
-	runIngest(t, "prism", cfg)
+	ingesttest.Run(t, "prism", cfg)
 	first := outputFiles(t, out1)
-	runIngest(t, "prism", cfg)
+	ingesttest.Run(t, "prism", cfg)
 	again := outputFiles(t, out1)
 	cfg.Output = out2
-	runIngest(t, "prism", cfg)
+	ingesttest.Run(t, "prism", cfg)
 	other := outputFiles(t, out2)
 	if len(first) < 3*3+2 {
 		t.Fatalf("only %d output files", len(first))
@@ -399,9 +344,9 @@ func splitsBySHA(t *testing.T, out string, m *schemas.Manifest) map[string]strin
 // TestSplitStability: the same content lands in the same split under another
 // file name, on a re-run and with another shard count; the seed changes it.
 func TestSplitStability(t *testing.T) {
-	in, files := generate(t, fixtures.Options{Good: 80, Seed: 3})
+	in, files := ingesttest.Generate(t, fixtures.Options{Good: 80, Seed: 3})
 	out := t.TempDir()
-	base := splitsBySHA(t, out, runIngest(t, "prism", config(in, out)))
+	base := splitsBySHA(t, out, ingesttest.Run(t, "prism", ingesttest.Config(in, out)))
 
 	renamed := t.TempDir()
 	for i, f := range files {
@@ -415,9 +360,9 @@ func TestSplitStability(t *testing.T) {
 		}
 	}
 	out2 := t.TempDir()
-	cfg := config(renamed, out2)
+	cfg := ingesttest.Config(renamed, out2)
 	cfg.NumShards = 4
-	again := splitsBySHA(t, out2, runIngest(t, "prism", cfg))
+	again := splitsBySHA(t, out2, ingesttest.Run(t, "prism", cfg))
 	if len(base) != len(files) || len(again) != len(files) {
 		t.Fatalf("%d and %d records, want %d", len(base), len(again), len(files))
 	}
@@ -428,10 +373,10 @@ func TestSplitStability(t *testing.T) {
 	}
 
 	out3 := t.TempDir()
-	cfg = config(in, out3)
+	cfg = ingesttest.Config(in, out3)
 	cfg.Seed = 7
 	moved := 0
-	for sha, sp := range splitsBySHA(t, out3, runIngest(t, "prism", cfg)) {
+	for sha, sp := range splitsBySHA(t, out3, ingesttest.Run(t, "prism", cfg)) {
 		if base[sha] != sp {
 			moved++
 		}
@@ -442,11 +387,11 @@ func TestSplitStability(t *testing.T) {
 }
 
 func TestKeepDuplicates(t *testing.T) {
-	in, files := generate(t, fixtures.Options{Good: 5, Duplicates: true, Seed: 4})
+	in, files := ingesttest.Generate(t, fixtures.Options{Good: 5, Duplicates: true, Seed: 4})
 	out := t.TempDir()
-	cfg := config(in, out)
+	cfg := ingesttest.Config(in, out)
 	cfg.KeepDuplicates = true
-	m := runIngest(t, "prism", cfg)
+	m := ingesttest.Run(t, "prism", cfg)
 	if m.Counts.Written != len(files) || m.Counts.Rejected != 0 || m.Counts.DuplicateGroups != 3 {
 		t.Errorf("counts %+v, want all %d written and 3 groups", m.Counts, len(files))
 	}
@@ -466,11 +411,11 @@ func TestKeepDuplicates(t *testing.T) {
 }
 
 func TestEmptyShardsAreFilledIn(t *testing.T) {
-	in, files := generate(t, fixtures.Options{Good: 3, Seed: 5})
+	in, files := ingesttest.Generate(t, fixtures.Options{Good: 3, Seed: 5})
 	out := t.TempDir()
-	cfg := config(in, out)
+	cfg := ingesttest.Config(in, out)
 	cfg.NumShards, cfg.Split = 8, "train=1"
-	m := runIngest(t, "prism", cfg)
+	m := ingesttest.Run(t, "prism", cfg)
 	sp := m.Split("train")
 	if sp == nil || len(sp.Shards) != 8 || sp.Records != len(files) {
 		t.Fatalf("split %+v, want 8 shards holding %d records", sp, len(files))
@@ -488,10 +433,10 @@ func TestEmptyShardsAreFilledIn(t *testing.T) {
 }
 
 func TestNoInputIsAnError(t *testing.T) {
-	cfg := config(filepath.Join(t.TempDir(), "*.jpg"), t.TempDir())
+	cfg := ingesttest.Config(filepath.Join(t.TempDir(), "*.jpg"), t.TempDir())
 	spec, _ := cfg.Validate()
 	p, s := beam.NewPipelineWithRoot()
-	transforms.Ingest(s, cfg, spec)
+	ingest.Ingest(s, cfg, spec)
 	_, err := beam.Run(context.Background(), "prism", p)
 	if err == nil || !strings.Contains(err.Error(), "no files match") {
 		t.Errorf("got %v, want a 'no files match' error", err)
@@ -499,18 +444,18 @@ func TestNoInputIsAnError(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	good := config("in", "out")
+	good := ingesttest.Config("in", "out")
 	if _, err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	for name, mutate := range map[string]func(*transforms.IngestConfig){
-		"encoding":    func(c *transforms.IngestConfig) { c.Encoding = "png" },
-		"compression": func(c *transforms.IngestConfig) { c.Compression = "zip" },
-		"split":       func(c *transforms.IngestConfig) { c.Split = "train=0.5" },
-		"size":        func(c *transforms.IngestConfig) { c.ImageSize = 0 },
-		"input":       func(c *transforms.IngestConfig) { c.Input = "" },
-		"shards":      func(c *transforms.IngestConfig) { c.NumShards = -1 },
-		"limit":       func(c *transforms.IngestConfig) { c.Limit = -2 },
+	for name, mutate := range map[string]func(*ingest.Config){
+		"encoding":    func(c *ingest.Config) { c.Encoding = "png" },
+		"compression": func(c *ingest.Config) { c.Compression = "zip" },
+		"split":       func(c *ingest.Config) { c.Split = "train=0.5" },
+		"size":        func(c *ingest.Config) { c.ImageSize = 0 },
+		"input":       func(c *ingest.Config) { c.Input = "" },
+		"shards":      func(c *ingest.Config) { c.NumShards = -1 },
+		"limit":       func(c *ingest.Config) { c.Limit = -2 },
 	} {
 		c := good
 		mutate(&c)
@@ -521,20 +466,20 @@ func TestValidate(t *testing.T) {
 }
 
 func TestShardNames(t *testing.T) {
-	name := transforms.ShardName("train", 3, 12)
+	name := ingest.ShardName("train", 3, 12)
 	if name != "train-00003-of-00012" {
 		t.Fatal(name)
 	}
-	sp, i, n, err := transforms.ParseShardName(name)
+	sp, i, n, err := ingest.ParseShardName(name)
 	if sp != "train" || i != 3 || n != 12 || err != nil {
 		t.Errorf("ParseShardName = %s %d %d %v", sp, i, n, err)
 	}
 	for _, bad := range []string{"train", "train-3-of", "-of-", "x-of-00002"} {
-		if _, _, _, err := transforms.ParseShardName(bad); err == nil {
+		if _, _, _, err := ingest.ParseShardName(bad); err == nil {
 			t.Errorf("ParseShardName(%q): want an error", bad)
 		}
 	}
-	if f := transforms.ShardFile(name, "gzip"); f != "tfrecords/train-00003-of-00012.tfrecord.gz" {
+	if f := ingest.ShardFile(name, "gzip"); f != "tfrecords/train-00003-of-00012.tfrecord.gz" {
 		t.Error(f)
 	}
 }
@@ -547,10 +492,10 @@ func TestPrepareIngestOutput(t *testing.T) {
 	labels := filepath.Join(schemas.StatsDir, schemas.LabelsDir)
 	for _, f := range []string{
 		schemas.ManifestFile,
-		filepath.Join(transforms.TFRecordDir, "train-00000-of-00001.tfrecord"),
-		filepath.Join(transforms.TFRecordDir, "valid-00003-of-00004.tfrecord.gz"),
-		filepath.Join(transforms.TFRecordDir, "mine.tfrecord"),
-		filepath.Join(transforms.TFRecordDir, "train-00000-of-00002.tfrecord"+fsio.TempMarker+"1"),
+		filepath.Join(ingest.TFRecordDir, "train-00000-of-00001.tfrecord"),
+		filepath.Join(ingest.TFRecordDir, "valid-00003-of-00004.tfrecord.gz"),
+		filepath.Join(ingest.TFRecordDir, "mine.tfrecord"),
+		filepath.Join(ingest.TFRecordDir, "train-00000-of-00002.tfrecord"+fsio.TempMarker+"1"),
 		filepath.Join(schemas.StatsDir, schemas.GenderTable),
 		filepath.Join(labels, "train-00007-of-00008.parquet"),
 		filepath.Join(labels, schemas.UnshardedLabels),
@@ -564,7 +509,7 @@ func TestPrepareIngestOutput(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	removed, err := transforms.PrepareIngestOutput(context.Background(), out)
+	removed, err := ingest.PrepareOutput(context.Background(), out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -576,7 +521,7 @@ func TestPrepareIngestOutput(t *testing.T) {
 		}
 		return err
 	})
-	want := []string{filepath.Join(schemas.StatsDir, schemas.GenderTable), filepath.Join(transforms.TFRecordDir, "mine.tfrecord")}
+	want := []string{filepath.Join(schemas.StatsDir, schemas.GenderTable), filepath.Join(ingest.TFRecordDir, "mine.tfrecord")}
 	if removed != 2 || strings.Join(left, " ") != strings.Join(want, " ") {
 		t.Errorf("removed %d temporary files, left %v; want 2, %v", removed, left, want)
 	}

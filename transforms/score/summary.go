@@ -1,4 +1,4 @@
-package transforms
+package score
 
 import (
 	"bytes"
@@ -29,6 +29,7 @@ import (
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/labels"
 	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/rejects"
 )
 
 // Files of a scoring output.
@@ -39,9 +40,9 @@ const (
 	ContactSheetFile = "contact_sheet.png"
 )
 
-// ScoreSummary is summary.json: a scoring run's counts and files, written
+// Summary is summary.json: a scoring run's counts and files, written
 // last.
-type ScoreSummary struct {
+type Summary struct {
 	Inputs          int                   `json:"inputs"`
 	Scored          int                   `json:"scored"`
 	Rejected        int                   `json:"rejected"`
@@ -53,49 +54,49 @@ type ScoreSummary struct {
 	Metrics         *evaluate.Metrics     `json:"metrics,omitempty"`
 }
 
-// ScoreFact is one input of the summary writer; Kind says which field is set.
-type ScoreFact struct {
+// Fact is one input of the summary writer; Kind says which field is set.
+type Fact struct {
 	Kind    string // "inputs", "part", "scored" or "rejects"
 	Inputs  int
-	Part    ScoreResult
-	Rejects RejectsResult
+	Part    PartResult
+	Rejects rejects.Result
 }
 
 func init() {
-	beam.RegisterType(reflect.TypeOf(ScoreFact{}))
-	register.Function1x2[int, int, ScoreFact](inputsScoreFact)
-	register.Function1x2[ScoreResult, int, ScoreFact](partScoreFact)
-	register.Function1x2[RejectsResult, int, ScoreFact](rejectsScoreFact)
-	register.Iter1[ScoreFact]()
-	register.DoFn4x1[context.Context, int, func(*ScoreFact) bool, func(string), error](&writeScoreSummaryFn{})
+	beam.RegisterType(reflect.TypeOf(Fact{}))
+	register.Function1x2[int, int, Fact](inputsScoreFact)
+	register.Function1x2[PartResult, int, Fact](partScoreFact)
+	register.Function1x2[rejects.Result, int, Fact](rejectsScoreFact)
+	register.Iter1[Fact]()
+	register.DoFn4x1[context.Context, int, func(*Fact) bool, func(string), error](&writeSummaryFn{})
 }
 
-func inputsScoreFact(n int) (int, ScoreFact)       { return 0, ScoreFact{Kind: "inputs", Inputs: n} }
-func partScoreFact(r ScoreResult) (int, ScoreFact) { return 0, ScoreFact{Kind: "part", Part: r} }
-func rejectsScoreFact(r RejectsResult) (int, ScoreFact) {
-	return 0, ScoreFact{Kind: "rejects", Rejects: r}
+func inputsScoreFact(n int) (int, Fact)      { return 0, Fact{Kind: "inputs", Inputs: n} }
+func partScoreFact(r PartResult) (int, Fact) { return 0, Fact{Kind: "part", Part: r} }
+func rejectsScoreFact(r rejects.Result) (int, Fact) {
+	return 0, Fact{Kind: "rejects", Rejects: r}
 }
 
-// WriteScoreSummary writes, once everything else is written, metrics.json
+// WriteSummary writes, once everything else is written, metrics.json
 // (when the inputs carry UTKFace labels, per cfg.Labels), the contact sheet
 // and summary.json.
-func WriteScoreSummary(s beam.Scope, cfg ScoreConfig, out ScoreOutput, models []string) beam.PCollection {
-	s = s.Scope("WriteScoreSummary")
+func WriteSummary(s beam.Scope, cfg Config, out Output, models []string) beam.PCollection {
+	s = s.Scope("WriteSummary")
 	facts := beam.Flatten(s,
 		beam.ParDo(s, inputsScoreFact, out.Inputs),
 		beam.ParDo(s, partScoreFact, out.Parts),
 		beam.ParDo(s, rejectsScoreFact, out.Rejects))
-	return beam.ParDo(s, &writeScoreSummaryFn{Cfg: cfg, Models: models}, beam.GroupByKey(s, facts))
+	return beam.ParDo(s, &writeSummaryFn{Cfg: cfg, Models: models}, beam.GroupByKey(s, facts))
 }
 
-type writeScoreSummaryFn struct {
-	Cfg    ScoreConfig
+type writeSummaryFn struct {
+	Cfg    Config
 	Models []string
 }
 
-func (f *writeScoreSummaryFn) ProcessElement(ctx context.Context, _ int, iter func(*ScoreFact) bool, emit func(string)) error {
-	sum := ScoreSummary{Models: f.Models, Predictions: []schemas.FileEntry{}}
-	var fact ScoreFact
+func (f *writeSummaryFn) ProcessElement(ctx context.Context, _ int, iter func(*Fact) bool, emit func(string)) error {
+	sum := Summary{Models: f.Models, Predictions: []schemas.FileEntry{}}
+	var fact Fact
 	for iter(&fact) {
 		switch fact.Kind {
 		case "inputs":
@@ -300,13 +301,13 @@ func contactSheet(ctx context.Context, items []Scored) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// ReadScoreSummary reads a scoring output's summary.json.
-func ReadScoreSummary(ctx context.Context, out string) (*ScoreSummary, error) {
+// ReadSummary reads a scoring output's summary.json.
+func ReadSummary(ctx context.Context, out string) (*Summary, error) {
 	data, err := fsio.ReadFile(ctx, fsio.Join(out, SummaryFile))
 	if err != nil {
 		return nil, fmt.Errorf("the pipeline finished without %s: %w", SummaryFile, err)
 	}
-	var s ScoreSummary
+	var s Summary
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, err
 	}

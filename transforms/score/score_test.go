@@ -1,4 +1,4 @@
-package transforms_test
+package score_test
 
 import (
 	"bytes"
@@ -17,12 +17,14 @@ import (
 
 	"github.com/facepipe/facepipe/dataset"
 	"github.com/facepipe/facepipe/internal/fixtures"
+	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/training"
-	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/ingest"
 	"github.com/facepipe/facepipe/transforms/labels"
 	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/score"
 )
 
 var (
@@ -47,11 +49,11 @@ func trainTiny(t *testing.T) (models, data string) {
 			return
 		}
 		tinyData = filepath.Join(root, "data")
-		cfg := config(in, tinyData)
+		cfg := ingesttest.Config(in, tinyData)
 		cfg.ImageSize, cfg.NoStats = 32, true
 		spec, _ := cfg.Validate()
 		p, s := beam.NewPipelineWithRoot()
-		transforms.Ingest(s, cfg, spec)
+		ingest.Ingest(s, cfg, spec)
 		if _, tinyErr = beam.Run(context.Background(), "prism", p); tinyErr != nil {
 			return
 		}
@@ -73,26 +75,26 @@ func trainTiny(t *testing.T) (models, data string) {
 	return tinyModels, tinyData
 }
 
-func scoreConfig(in, out string, models ...string) transforms.ScoreConfig {
-	return transforms.ScoreConfig{Input: in, Output: out, Models: models, Backend: "go", Batch: 8, Labels: "auto",
+func scoreConfig(in, out string, models ...string) score.Config {
+	return score.Config{Input: in, Output: out, Models: models, Backend: "go", Batch: 8, Labels: "auto",
 		ContactSheet: 12, MaxPixels: preprocess.DefaultMaxPixels, FilesPerPart: 40}
 }
 
-func runScore(t *testing.T, cfg transforms.ScoreConfig) *transforms.ScoreSummary {
+func runScore(t *testing.T, cfg score.Config) *score.Summary {
 	t.Helper()
 	p, s := beam.NewPipelineWithRoot()
-	transforms.WriteScoreSummary(s, cfg, transforms.Score(s, cfg), []string{"test"})
+	score.WriteSummary(s, cfg, score.Score(s, cfg), []string{"test"})
 	if _, err := beam.Run(context.Background(), "prism", p); err != nil {
 		t.Fatalf("score: %v", err)
 	}
-	sum, err := transforms.ReadScoreSummary(context.Background(), cfg.Output)
+	sum, err := score.ReadSummary(context.Background(), cfg.Output)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sum
 }
 
-func readPredictions(t *testing.T, out string, sum *transforms.ScoreSummary) []schemas.Prediction {
+func readPredictions(t *testing.T, out string, sum *score.Summary) []schemas.Prediction {
 	t.Helper()
 	var rows []schemas.Prediction
 	for _, p := range sum.Predictions {
@@ -114,11 +116,11 @@ func readPredictions(t *testing.T, out string, sum *transforms.ScoreSummary) []s
 // computation by hand from the predictions and the names.
 func TestScoreEndToEnd(t *testing.T) {
 	models, _ := trainTiny(t)
-	in, files := generate(t, fixtures.Options{Good: 50, Bad: true, OddNames: true, Seed: 9})
+	in, files := ingesttest.Generate(t, fixtures.Options{Good: 50, Bad: true, OddNames: true, Seed: 9})
 	out := t.TempDir()
 	sum := runScore(t, scoreConfig(in, out, models))
 	rows := readPredictions(t, out, sum)
-	rejects := readRejects(t, out)
+	rejects := ingesttest.ReadRejects(t, out)
 
 	// Score rejects only what can't be read as an image: names don't matter
 	// and duplicates are scored.
@@ -178,7 +180,7 @@ func TestScoreEndToEnd(t *testing.T) {
 		} `json:"overall"`
 		Slices []map[string]any `json:"slices"`
 	}
-	data, err := os.ReadFile(filepath.Join(out, transforms.MetricsFile))
+	data, err := os.ReadFile(filepath.Join(out, score.MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +194,7 @@ func TestScoreEndToEnd(t *testing.T) {
 	if !sum.Labels {
 		t.Error("labels were not detected")
 	}
-	if _, err := os.Stat(filepath.Join(out, transforms.ContactSheetFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(out, score.ContactSheetFile)); err != nil {
 		t.Error(err)
 	}
 	// Several parts of at most 40 images.
@@ -217,7 +219,7 @@ func TestScoreWithoutLabels(t *testing.T) {
 	if sum.Scored != 5 || sum.Labels {
 		t.Errorf("summary %+v", sum)
 	}
-	if _, err := os.Stat(filepath.Join(out, transforms.MetricsFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(out, score.MetricsFile)); err == nil {
 		t.Error("metrics without labels")
 	}
 	for _, r := range readPredictions(t, out, sum) {
@@ -227,7 +229,7 @@ func TestScoreWithoutLabels(t *testing.T) {
 	}
 	cfg.Labels, cfg.Output = "on", t.TempDir()
 	p, s := beam.NewPipelineWithRoot()
-	transforms.WriteScoreSummary(s, cfg, transforms.Score(s, cfg), nil)
+	score.WriteSummary(s, cfg, score.Score(s, cfg), nil)
 	if _, err := beam.Run(context.Background(), "prism", p); err == nil {
 		t.Error("--labels=on without labels must fail")
 	}

@@ -1,8 +1,7 @@
-package transforms
+package ingest
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"reflect"
 	"sort"
@@ -13,6 +12,7 @@ import (
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/labelstats"
+	"github.com/facepipe/facepipe/transforms/outfile"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 	"github.com/facepipe/facepipe/transforms/report"
 )
@@ -55,7 +55,7 @@ func init() {
 // passing every outcome through one key would hold them all in one worker's
 // memory (on Prism, 200,000 images took 300 MB). It returns a StatsResult
 // listing the files written.
-func WriteStats(s beam.Scope, cfg IngestConfig, splitNames []string, outcomes, unsharded, groups beam.PCollection) beam.PCollection {
+func WriteStats(s beam.Scope, cfg Config, splitNames []string, outcomes, unsharded, groups beam.PCollection) beam.PCollection {
 	s = s.Scope("WriteStats")
 	perSplit := beam.CombinePerKey(s, &statsFn{}, beam.ParDo(s, keyBySplitOrStatus, outcomes))
 	facts := beam.Flatten(s,
@@ -153,7 +153,7 @@ func (f *writeStatsFn) ProcessElement(ctx context.Context, _ int, iter func(*Sta
 		return err
 	}
 	write := func(name string, content func(io.Writer) error) error {
-		entry, err := writeEntry(ctx, f.Output, name, content)
+		entry, err := outfile.Write(ctx, f.Output, name, content)
 		res.Files = append(res.Files, entry)
 		return err
 	}
@@ -162,11 +162,11 @@ func (f *writeStatsFn) ProcessElement(ctx context.Context, _ int, iter func(*Sta
 		name string
 		fn   func(io.Writer) error
 	}{
-		{schemas.GenderTable, func(w io.Writer) error { return WriteParquet(w, labelstats.GenderRows(splits)) }},
-		{schemas.AgeHistTable, func(w io.Writer) error { return WriteParquet(w, labelstats.AgeHistRows(splits)) }},
-		{schemas.RaceTable, func(w io.Writer) error { return WriteParquet(w, labelstats.RaceRows(splits)) }},
-		{schemas.AgeSummaryTable, func(w io.Writer) error { return WriteParquet(w, labelstats.AgeSummaryRows(splits)) }},
-		{schemas.DuplicatesTable, func(w io.Writer) error { return WriteParquet(w, dups) }},
+		{schemas.GenderTable, func(w io.Writer) error { return outfile.Parquet(w, labelstats.GenderRows(splits)) }},
+		{schemas.AgeHistTable, func(w io.Writer) error { return outfile.Parquet(w, labelstats.AgeHistRows(splits)) }},
+		{schemas.RaceTable, func(w io.Writer) error { return outfile.Parquet(w, labelstats.RaceRows(splits)) }},
+		{schemas.AgeSummaryTable, func(w io.Writer) error { return outfile.Parquet(w, labelstats.AgeSummaryRows(splits)) }},
+		{schemas.DuplicatesTable, func(w io.Writer) error { return outfile.Parquet(w, dups) }},
 	} {
 		if err := write(stats+t.name, t.fn); err != nil {
 			return err
@@ -186,23 +186,6 @@ func (f *writeStatsFn) ProcessElement(ctx context.Context, _ int, iter func(*Sta
 	return nil
 }
 
-// writeEntry writes one output file atomically and describes it.
-func writeEntry(ctx context.Context, out, rel string, write func(io.Writer) error) (schemas.FileEntry, error) {
-	entry := schemas.FileEntry{File: rel}
-	err := fsio.WriteAtomic(ctx, fsio.Join(out, rel), func(w io.Writer) error {
-		hc := newHashCounter(w)
-		if err := write(hc); err != nil {
-			return err
-		}
-		entry.Bytes, entry.SHA256 = hc.n, hc.sum()
-		return nil
-	})
-	if err != nil {
-		return entry, fmt.Errorf("writing %s: %w", rel, err)
-	}
-	return entry, nil
-}
-
 // writeLabels writes the outcomes as the part name of the labels table,
 // ordered by path.
 func writeLabels(ctx context.Context, out, name string, outcomes []Outcome) (schemas.FileEntry, error) {
@@ -211,7 +194,7 @@ func writeLabels(ctx context.Context, out, name string, outcomes []Outcome) (sch
 		rows[i] = labelRow(&outcomes[i])
 	}
 	sortLabelRows(rows)
-	entry, err := writeEntry(ctx, out, schemas.StatsDir+"/"+schemas.LabelsDir+"/"+name, func(w io.Writer) error { return WriteParquet(w, rows) })
+	entry, err := outfile.Write(ctx, out, schemas.StatsDir+"/"+schemas.LabelsDir+"/"+name, func(w io.Writer) error { return outfile.Parquet(w, rows) })
 	entry.Records = len(rows)
 	return entry, err
 }

@@ -1,4 +1,4 @@
-package transforms
+package ingest
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/labels"
 	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/progress"
+	"github.com/facepipe/facepipe/transforms/rejects"
 )
 
 var (
@@ -23,11 +25,6 @@ var (
 	filesInspect  = beam.NewCounter("ingest", "files_inspected")
 	imagesWritten = beam.NewCounter("ingest", "images_written")
 )
-
-// rejectCounter counts rejects by reason, as a metric named rejected_<reason>.
-func rejectCounter(reason string) beam.Counter {
-	return beam.NewCounter("ingest", "rejected_"+reason)
-}
 
 func init() {
 	register.DoFn3x1[context.Context, []byte, func(string), error](&listFn{})
@@ -60,7 +57,7 @@ func (f *listFn) ProcessElement(ctx context.Context, _ []byte, emit func(string)
 	if f.Limit > 0 && len(files) > f.Limit {
 		files = files[:f.Limit]
 	}
-	progress.start(len(files))
+	progress.Start("ingest", len(files))
 	for _, p := range files {
 		emit(p)
 	}
@@ -71,7 +68,7 @@ func (f *listFn) ProcessElement(ctx context.Context, _ []byte, emit func(string)
 // Inspect reads each file once to hash its content, parses the labels from its
 // name and checks its image header. Files that pass come out as Items; the
 // others as rejected Outcomes with the reason of the first check they failed.
-func Inspect(s beam.Scope, paths beam.PCollection, maxPixels int) (items, rejects beam.PCollection) {
+func Inspect(s beam.Scope, paths beam.PCollection, maxPixels int) (items, rejected beam.PCollection) {
 	s = s.Scope("Inspect")
 	return beam.ParDo2(s, &inspectFn{MaxPixels: maxPixels}, beam.Reshuffle(s, paths))
 }
@@ -121,8 +118,8 @@ func (f *inspectFn) flush(ctx context.Context, emit func(Item), reject func(Outc
 	for _, r := range results {
 		filesInspect.Inc(ctx, 1)
 		if r.rej != nil {
-			progress.add(1)
-			rejectCounter(r.rej.Reason).Inc(ctx, 1)
+			progress.Add(1)
+			rejects.Counter("ingest", r.rej.Reason).Inc(ctx, 1)
 			reject(*r.rej)
 		} else {
 			emit(r.item)
@@ -191,9 +188,4 @@ func readHead(ctx context.Context, path string) (head []byte, size int64, sha st
 		return nil, 0, "", err
 	}
 	return head, int64(len(head)) + rest, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func digest(b []byte) string {
-	d := sha256.Sum256(b)
-	return hex.EncodeToString(d[:])
 }

@@ -1,4 +1,8 @@
-package transforms
+// Package score holds the Beam transforms of the scoring pipeline: list the
+// images, decode and preprocess them with the function ingest uses, run the
+// models in fixed-size batches and write the predictions, the rejects and a
+// summary with metrics when the names carry UTKFace labels.
+package score
 
 import (
 	"context"
@@ -23,11 +27,14 @@ import (
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/labels"
+	"github.com/facepipe/facepipe/transforms/outfile"
 	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/progress"
+	"github.com/facepipe/facepipe/transforms/rejects"
 )
 
-// ScoreConfig holds the parameters of a scoring run.
-type ScoreConfig struct {
+// Config holds the parameters of a scoring run.
+type Config struct {
 	Input         string
 	Output        string
 	Models        []string       // model folders and ONNX files, local or gs://; "" entries are skipped
@@ -56,48 +63,48 @@ type Scored struct {
 	PFemale   float64 // NaN without a gender model
 }
 
-// ScoreResult describes one predictions file.
-type ScoreResult struct {
+// PartResult describes one predictions file.
+type PartResult struct {
 	Entry schemas.FileEntry
 }
 
 func init() {
-	for _, t := range []any{ScoreResult{}} {
+	for _, t := range []any{PartResult{}} {
 		beam.RegisterType(reflect.TypeOf(t))
 	}
-	register.DoFn3x1[context.Context, []byte, func(int64, string), error](&listScoreFn{})
+	register.DoFn3x1[context.Context, []byte, func(int64, string), error](&listFn{})
 	register.Emitter2[int64, string]()
-	register.DoFn5x1[context.Context, int64, func(*string) bool, func(ScoreResult), func(Outcome), error](&scoreFn{})
+	register.DoFn5x1[context.Context, int64, func(*string) bool, func(PartResult), func(schemas.Reject), error](&scoreFn{})
 	register.Iter1[string]()
-	register.Emitter1[ScoreResult]()
+	register.Emitter1[PartResult]()
 }
 
-// ScoreOutput holds what a scoring graph ends with.
-type ScoreOutput struct {
+// Output holds what a scoring graph ends with.
+type Output struct {
 	Inputs  beam.PCollection // int: the number of inputs
-	Parts   beam.PCollection // ScoreResult
-	Rejects beam.PCollection // RejectsResult
+	Parts   beam.PCollection // PartResult
+	Rejects beam.PCollection // rejects.Result
 }
 
 // Score builds the scoring graph: list the images, group their paths into
 // parts, and in each part read, preprocess (with the function ingest uses)
 // and score the images in fixed-size batches, writing the part's
 // predictions; then the rejects table.
-func Score(s beam.Scope, cfg ScoreConfig) ScoreOutput {
+func Score(s beam.Scope, cfg Config) Output {
 	s = s.Scope("Score")
-	keyed := beam.ParDo(s, &listScoreFn{Spec: cfg.Input, PerPart: cfg.FilesPerPart}, beam.Impulse(s))
+	keyed := beam.ParDo(s, &listFn{Spec: cfg.Input, PerPart: cfg.FilesPerPart}, beam.Impulse(s))
 	parts, rejected := beam.ParDo2(s, &scoreFn{Cfg: cfg}, beam.GroupByKey(s, keyed))
-	return ScoreOutput{Inputs: stats.CountElms(s, keyed), Parts: parts, Rejects: WriteRejects(s, cfg.Output, rejected)}
+	return Output{Inputs: stats.CountElms(s, keyed), Parts: parts, Rejects: rejects.Write(s, cfg.Output, rejected)}
 }
 
-// listScoreFn lists the inputs and spreads them over parts of about PerPart
+// listFn lists the inputs and spreads them over parts of about PerPart
 // images, by a hash of the path.
-type listScoreFn struct {
+type listFn struct {
 	Spec    string
 	PerPart int
 }
 
-func (f *listScoreFn) ProcessElement(ctx context.Context, _ []byte, emit func(int64, string)) error {
+func (f *listFn) ProcessElement(ctx context.Context, _ []byte, emit func(int64, string)) error {
 	files, err := fsio.List(ctx, f.Spec)
 	if err != nil {
 		return err
@@ -106,8 +113,7 @@ func (f *listScoreFn) ProcessElement(ctx context.Context, _ []byte, emit func(in
 		return fmt.Errorf("no files match --input=%s", f.Spec)
 	}
 	parts := int64(max(1, (len(files)+f.PerPart-1)/max(1, f.PerPart)))
-	progress.label = "score"
-	progress.start(len(files))
+	progress.Start("score", len(files))
 	for _, p := range files {
 		h := fnv.New64a()
 		h.Write([]byte(p))
@@ -122,7 +128,7 @@ const PredictionsDir = "predictions"
 
 // scoreFn scores one part. The models are loaded once per worker, in Setup.
 type scoreFn struct {
-	Cfg     ScoreConfig
+	Cfg     Config
 	backend compute.Backend
 	scorers []model.Scorer
 	id      string
@@ -139,7 +145,7 @@ func (f *scoreFn) Setup(ctx context.Context) error {
 	b, ok := loaded[f.Cfg.Backend]
 	if !ok {
 		var err error
-		if b, _, err = model.NewBackendThreads(f.Cfg.Backend, ScoreThreads()); err != nil {
+		if b, _, err = model.NewBackendThreads(f.Cfg.Backend, Threads()); err != nil {
 			return err
 		}
 		loaded[f.Cfg.Backend] = b
@@ -164,11 +170,11 @@ func (f *scoreFn) Teardown() {
 	}
 }
 
-// ScoreThreads is how many threads each model's ONNX Runtime session gets
+// Threads is how many threads each model's ONNX Runtime session gets
 // when scoring chooses the backend: half the cores, since two models run side
 // by side while the next images are decoded. (2,000 images on 2 cores: 1.8 s
 // against 2.3 s with both threads for each model in turn.)
-func ScoreThreads() int { return max(1, runtime.NumCPU()/2) }
+func Threads() int { return max(1, runtime.NumCPU()/2) }
 
 // DefaultModels locates the bundled default models: the scoring binary sets
 // it (in init, so that workers have it too) to extract its embedded models.
@@ -179,7 +185,7 @@ var DefaultModels func() (string, error)
 // holding age/ and gender/ model folders counts as both) and ONNX files.
 // gs:// models are copied to a local temporary folder first, which is
 // removed once they are open (they are then in memory).
-func OpenScorers(ctx context.Context, cfg ScoreConfig, b compute.Backend) ([]model.Scorer, error) {
+func OpenScorers(ctx context.Context, cfg Config, b compute.Backend) ([]model.Scorer, error) {
 	var out []model.Scorer
 	for _, m := range cfg.Models {
 		if m == "" {
@@ -280,7 +286,7 @@ func localCopy(ctx context.Context, p string) (local, tmp string, err error) {
 type input struct {
 	path, name, sha string
 	inputs          map[[2]int][]float32
-	rej             *Outcome
+	rej             *schemas.Reject
 }
 
 // storedPool recycles the decoded images at their stored size (602 KB each
@@ -291,7 +297,7 @@ var storedPool sync.Pool // of *[]float32
 const scoreChunk = 256
 
 func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*string) bool,
-	emitPart func(ScoreResult), reject func(Outcome)) error {
+	emitPart func(PartResult), reject func(schemas.Reject)) error {
 	var paths []string
 	var p string
 	for iter(&p) {
@@ -320,9 +326,9 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 	for chunk := range decoded {
 		var ok []*input
 		for _, in := range chunk {
-			progress.add(1)
+			progress.Add(1)
 			if in.rej != nil {
-				rejectCounter(in.rej.Reason).Inc(ctx, 1)
+				rejects.Counter("score", in.rej.Reason).Inc(ctx, 1)
 				reject(*in.rej)
 				continue
 			}
@@ -344,16 +350,19 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 		}
 	}
 	imagesScored.Inc(ctx, int64(len(rows)))
-	entry, err := writeEntry(ctx, f.Cfg.Output, rel, func(w io.Writer) error { return WriteParquet(w, rows) })
+	entry, err := outfile.Write(ctx, f.Cfg.Output, rel, func(w io.Writer) error { return outfile.Parquet(w, rows) })
 	if err != nil {
 		return err
 	}
 	entry.Records = len(rows)
-	emitPart(ScoreResult{Entry: entry})
+	emitPart(PartResult{Entry: entry})
 	return nil
 }
 
-var imagesScored = beam.NewCounter("score", "images_scored")
+var (
+	filesListed  = beam.NewCounter("score", "files_listed")
+	imagesScored = beam.NewCounter("score", "images_scored")
+)
 
 // runBatches predicts all inputs with one model, in its fixed batch size,
 // padding the last batch with zeros.
@@ -409,14 +418,14 @@ func (f *scoreFn) decodeAll(ctx context.Context, paths []string) []*input {
 func (f *scoreFn) decode(ctx context.Context, path string) *input {
 	in := &input{path: path, name: fsio.Base(path), inputs: map[[2]int][]float32{}}
 	rej := func(reason, detail string) *input {
-		in.rej = &Outcome{File: in.name, Path: path, SHA256: in.sha, Status: StatusRejected, Reason: reason, Detail: detail, Bytes: -1}
+		in.rej = &schemas.Reject{File: in.name, Path: path, SHA256: in.sha, Reason: reason, Detail: detail}
 		return in
 	}
 	data, err := fsio.ReadFile(ctx, path)
 	if err != nil {
 		return rej(schemas.ReasonReadError, err.Error())
 	}
-	in.sha = digest(data)
+	in.sha = outfile.Digest(data)
 	stored := map[int][]float32{}
 	var bufs []*[]float32
 	defer func() {

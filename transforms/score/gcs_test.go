@@ -1,104 +1,26 @@
-package transforms_test
+package score_test
 
 import (
 	"bytes"
 	"context"
 	"io"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/facepipe/facepipe/internal/fakegcs"
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/training"
-	"github.com/facepipe/facepipe/transforms"
+	"github.com/facepipe/facepipe/transforms/score"
 )
-
-// startGCS serves an in-process fake Cloud Storage on 127.0.0.1 holding the
-// given local files under gs://bucket/prefix/, and points the storage client
-// at it.
-func startGCS(t *testing.T, bucket, prefix string, files []fixtures.File) {
-	t.Helper()
-	var objects []fakestorage.Object
-	for _, f := range files {
-		b, err := os.ReadFile(f.Path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		objects = append(objects, fakestorage.Object{
-			ObjectAttrs: fakestorage.ObjectAttrs{BucketName: bucket, Name: prefix + "/" + f.Name},
-			Content:     b,
-		})
-	}
-	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{
-		Scheme: "http", Host: "127.0.0.1", PublicHost: "127.0.0.1", InitialObjects: objects,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: bucket})
-	u, err := url.Parse(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("STORAGE_EMULATOR_HOST", u.Host)
-	fsio.Reset()
-}
-
-// TestIngestGCS runs ingest from gs:// to gs:// against a fake Cloud Storage
-// server and checks the output through the same filesystem layer.
-func TestIngestGCS(t *testing.T) {
-	_, files := generate(t, fixtures.Options{Good: 12, Bad: true, Duplicates: true, Seed: 6})
-	startGCS(t, "faces", "in", files)
-	cfg := config("gs://faces/in", "gs://faces/out")
-	cfg.NumShards = 2
-	spec, err := cfg.Validate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	runPipeline(t, "prism", cfg, spec)
-
-	// Copy the output down and check it like a local one.
-	ctx := context.Background()
-	listed, err := fsio.List(ctx, "gs://faces/out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	local := t.TempDir()
-	for _, p := range listed {
-		if strings.Contains(p, fsio.TempMarker) {
-			t.Errorf("temporary object left: %s", p)
-		}
-		b, err := fsio.ReadFile(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst := filepath.Join(local, strings.TrimPrefix(p, "gs://faces/out/"))
-		os.MkdirAll(filepath.Dir(dst), 0o755)
-		if err := os.WriteFile(dst, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(filepath.Join(local, schemas.ManifestFile))
-	if err != nil {
-		t.Fatalf("no manifest in gs://faces/out (listed %v): %v", listed, err)
-	}
-	m, err := schemas.ParseManifest(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkOutput(t, local, m, files, "gs://faces/in")
-}
 
 // TestGCSEndToEnd runs ingest → train (with a stop and a resume) → score
 // entirely on gs:// paths against a fake Cloud Storage server: every stage
@@ -110,15 +32,11 @@ func TestGCSEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startGCS(t, "faces", "in", files)
+	fakegcs.Start(t, "faces", "in", files)
 
-	cfg := config("gs://faces/in", "gs://faces/data")
+	cfg := ingesttest.Config("gs://faces/in", "gs://faces/data")
 	cfg.ImageSize, cfg.NumShards = 32, 2
-	spec, err := cfg.Validate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	runPipeline(t, "prism", cfg, spec)
+	ingesttest.Run(t, "prism", cfg)
 
 	tc := training.Config{
 		Data: "gs://faces/data", Task: model.TaskAge, Backbone: "cnn-xs", Out: "gs://faces/models/age", InputSize: 24,
@@ -144,14 +62,14 @@ func TestGCSEndToEnd(t *testing.T) {
 	tmp := t.TempDir() // where scoring copies the model down
 	t.Setenv("TMPDIR", tmp)
 	p, s := beam.NewPipelineWithRoot()
-	transforms.WriteScoreSummary(s, sc, transforms.Score(s, sc), []string{"test"})
+	score.WriteSummary(s, sc, score.Score(s, sc), []string{"test"})
 	if _, err := beam.Run(ctx, "prism", p); err != nil {
 		t.Fatalf("score: %v", err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(tmp, "facepipe-model-*")); len(left) > 0 {
 		t.Errorf("scoring left its copies of the model in the temporary folder: %v", left)
 	}
-	sum, err := transforms.ReadScoreSummary(ctx, "gs://faces/scored")
+	sum, err := score.ReadSummary(ctx, "gs://faces/scored")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +103,7 @@ func TestGCSEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"data/" + schemas.ManifestFile, "models/age/" + model.CardFile, "scored/" + transforms.SummaryFile}
+	want := []string{"data/" + schemas.ManifestFile, "models/age/" + model.CardFile, "scored/" + score.SummaryFile}
 	if model.ONNXExport {
 		want = append(want, "models/age/"+model.ONNXFile)
 	}

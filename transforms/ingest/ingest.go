@@ -1,25 +1,27 @@
-// Package transforms holds the Beam transforms of the pipelines. The pure
-// logic under them lives in subpackages (labels, split, preprocess, tfrecord,
-// example) that test without Beam.
-package transforms
+// Package ingest holds the Beam transforms of the ingest pipeline: list the
+// images, check their names and headers, resolve duplicates, assign splits
+// and shards, write the shards, the rejects, the statistics and the
+// manifest. The pure logic under them lives beside it (transforms/labels,
+// split, preprocess, tfrecord, example, labelstats, report) and tests
+// without Beam. It links no machine-learning code: ingest workers stay small.
+package ingest
 
 import (
 	"fmt"
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 
 	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms/rejects"
 	"github.com/facepipe/facepipe/transforms/split"
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
-// Version is the tool version written into manifests.
-const Version = "0.1.0"
-
-// IngestConfig holds the parameters of an ingest run.
-type IngestConfig struct {
+// Config holds the parameters of an ingest run.
+type Config struct {
 	schemas.IngestParams
 	// Workers bounds the decode goroutines of one shard writer; 0 means GOMAXPROCS.
 	Workers int
@@ -33,7 +35,7 @@ type IngestConfig struct {
 }
 
 // Validate checks the parameters and returns the parsed split spec.
-func (c *IngestConfig) Validate() (split.Spec, error) {
+func (c *Config) Validate() (split.Spec, error) {
 	spec, err := split.Parse(c.Split)
 	if err != nil {
 		return nil, err
@@ -67,7 +69,7 @@ func (c *IngestConfig) Validate() (split.Spec, error) {
 	return spec, nil
 }
 
-func (c *IngestConfig) compression() tfrecord.Compression {
+func (c *Config) compression() tfrecord.Compression {
 	if c.Compression == "gzip" {
 		return tfrecord.Gzip
 	}
@@ -118,9 +120,12 @@ type Outcome struct {
 	Grayscale bool // decoded, and all three channels equal everywhere
 }
 
-// reject is the row of rejects.parquet for an outcome that was not written.
-func (o *Outcome) reject() schemas.Reject {
-	return schemas.Reject{File: o.File, Path: o.Path, Reason: o.Reason, Detail: o.Detail, SHA256: o.SHA256}
+// rejectOf emits the row of rejects.parquet of an outcome that was not
+// written.
+func rejectOf(o Outcome, emit func(schemas.Reject)) {
+	if o.Status != StatusWritten {
+		emit(schemas.Reject{File: o.File, Path: o.Path, Reason: o.Reason, Detail: o.Detail, SHA256: o.SHA256})
+	}
 }
 
 // outcome starts the outcome of an item.
@@ -150,21 +155,17 @@ type ShardResult struct {
 	Labels  schemas.FileEntry // the shard's labels part; File is "" with --stats=false
 }
 
-// RejectsResult describes the written rejects table.
-type RejectsResult struct {
-	Entry    schemas.FileEntry
-	ByReason []schemas.ReasonCount
-}
-
 func init() {
-	for _, t := range []any{Item{}, Outcome{}, DupGroup{}, ShardResult{}, RejectsResult{}, schemas.Reject{}} {
+	for _, t := range []any{Item{}, Outcome{}, DupGroup{}, ShardResult{}} {
 		beam.RegisterType(reflect.TypeOf(t))
 	}
+	register.Function2x0[Outcome, func(schemas.Reject)](rejectOf)
+	register.Emitter1[schemas.Reject]()
 }
 
-// IngestResult holds the collections an ingest graph ends with, for stages
+// Result holds the collections an ingest graph ends with, for stages
 // that build on it.
-type IngestResult struct {
+type Result struct {
 	Shards   beam.PCollection // ShardResult
 	Outcomes beam.PCollection // Outcome, one per input
 	Groups   beam.PCollection // DupGroup
@@ -173,7 +174,7 @@ type IngestResult struct {
 // Ingest builds the ingest graph: list the inputs, check names and headers,
 // resolve duplicates, assign splits and shards, write the shards, the rejects
 // table, the statistics tables and the report and, last, the manifest.
-func Ingest(s beam.Scope, cfg IngestConfig, spec split.Spec) IngestResult {
+func Ingest(s beam.Scope, cfg Config, spec split.Spec) Result {
 	s = s.Scope("Ingest")
 	paths := ListFiles(s, cfg.Input, cfg.Limit)
 	items, badInputs := Inspect(s, paths, cfg.MaxPixels)
@@ -182,11 +183,11 @@ func Ingest(s beam.Scope, cfg IngestConfig, spec split.Spec) IngestResult {
 	shards, shardOutcomes := WriteShards(s, cfg, placed)
 	unsharded := beam.Flatten(s, badInputs, dropped)
 	outcomes := beam.Flatten(s, unsharded, shardOutcomes)
-	rejectsResult := WriteRejects(s, cfg.Output, outcomes)
+	rejectsResult := rejects.Write(s, cfg.Output, beam.ParDo(s, rejectOf, outcomes))
 	var statsResult beam.PCollection
 	if !cfg.NoStats {
 		statsResult = WriteStats(s, cfg, spec.Names(), outcomes, unsharded, groups)
 	}
 	WriteManifest(s, cfg, spec, stats.CountElms(s, paths), shards, rejectsResult, groups, statsResult)
-	return IngestResult{Shards: shards, Outcomes: outcomes, Groups: groups}
+	return Result{Shards: shards, Outcomes: outcomes, Groups: groups}
 }

@@ -1,4 +1,4 @@
-package transforms
+package ingest
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms/outfile"
+	"github.com/facepipe/facepipe/transforms/rejects"
 	"github.com/facepipe/facepipe/transforms/split"
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
@@ -24,7 +26,7 @@ type ManifestFact struct {
 	Kind    string // "inputs", "shard", "rejects", "group" or "stats"
 	Inputs  int
 	Shard   ShardResult
-	Rejects RejectsResult
+	Rejects rejects.Result
 	Group   DupGroup
 	Stats   StatsResult
 }
@@ -34,7 +36,7 @@ func init() {
 	register.DoFn4x1[context.Context, int, func(*ManifestFact) bool, func(string), error](&writeManifestFn{})
 	register.Function1x2[int, int, ManifestFact](inputsOutcome)
 	register.Function1x2[ShardResult, int, ManifestFact](shardOutcome)
-	register.Function1x2[RejectsResult, int, ManifestFact](rejectsOutcome)
+	register.Function1x2[rejects.Result, int, ManifestFact](rejectsOutcome)
 	register.Function1x2[DupGroup, int, ManifestFact](groupOutcome)
 	register.Function1x2[StatsResult, int, ManifestFact](statsOutcome)
 	register.Iter1[ManifestFact]()
@@ -42,7 +44,7 @@ func init() {
 
 func inputsOutcome(n int) (int, ManifestFact)        { return 0, ManifestFact{Kind: "inputs", Inputs: n} }
 func shardOutcome(r ShardResult) (int, ManifestFact) { return 0, ManifestFact{Kind: "shard", Shard: r} }
-func rejectsOutcome(r RejectsResult) (int, ManifestFact) {
+func rejectsOutcome(r rejects.Result) (int, ManifestFact) {
 	return 0, ManifestFact{Kind: "rejects", Rejects: r}
 }
 func groupOutcome(g DupGroup) (int, ManifestFact)    { return 0, ManifestFact{Kind: "group", Group: g} }
@@ -54,7 +56,7 @@ func statsOutcome(r StatsResult) (int, ManifestFact) { return 0, ManifestFact{Ki
 // indices that received no records, and checks that the counts reconcile.
 // stats may be an invalid PCollection when no statistics were written. It
 // returns the manifest's path.
-func WriteManifest(s beam.Scope, cfg IngestConfig, spec split.Spec, inputs, shards, rejects, groups, stats beam.PCollection) beam.PCollection {
+func WriteManifest(s beam.Scope, cfg Config, spec split.Spec, inputs, shards, rejects, groups, stats beam.PCollection) beam.PCollection {
 	s = s.Scope("WriteManifest")
 	parts := []beam.PCollection{
 		beam.ParDo(s, inputsOutcome, inputs),
@@ -78,13 +80,13 @@ func (f *writeManifestFn) ProcessElement(ctx context.Context, _ int, facts func(
 	m := schemas.Manifest{
 		FormatVersion: schemas.ManifestVersion,
 		Tool:          "facepipe ingest",
-		ToolVersion:   fmt.Sprintf("%s (%s, apache beam go sdk v2.77.0)", Version, runtime.Version()),
+		ToolVersion:   fmt.Sprintf("%s (%s, apache beam go sdk v2.77.0)", schemas.Version, runtime.Version()),
 		Parameters:    f.Params,
 		FeatureSpec:   schemas.Features(f.Params.Encoding, f.Params.ImageSize),
 	}
 	bySplit := map[string][]ShardResult{}
 	var groups []DupGroup
-	var rejects []RejectsResult
+	var rejects []rejects.Result
 	var statsFiles []schemas.FileEntry
 	inputs := 0
 	var o ManifestFact
@@ -168,12 +170,12 @@ func (f *writeManifestFn) complete(ctx context.Context, name string, shards []Sh
 		rel := ShardFile(ShardName(name, i, of), f.Params.Compression)
 		res := ShardResult{Split: name, Index: i, Of: of, File: rel}
 		err := fsio.WriteAtomic(ctx, fsio.Join(f.Params.Output, rel), func(w io.Writer) error {
-			h := newHashCounter(w)
+			h := outfile.NewHashCounter(w)
 			tw := tfrecord.NewWriter(h, tfrecord.CompressionFromPath(rel))
 			if err := tw.Close(); err != nil {
 				return err
 			}
-			res.Bytes, res.SHA256 = h.n, h.sum()
+			res.Bytes, res.SHA256 = h.Bytes(), h.Sum()
 			return nil
 		})
 		if err != nil {
@@ -185,12 +187,12 @@ func (f *writeManifestFn) complete(ctx context.Context, name string, shards []Sh
 	return shards, nil
 }
 
-// PrepareIngestOutput readies an output folder for an ingest run: it removes
+// PrepareOutput readies an output folder for an ingest run: it removes
 // the previous run's manifest, so that a manifest only ever describes a
 // finished run, the temporary files a killed run left, and the previous
 // run's shards and labels parts, which this run writes again (other files
 // stay). It returns how many temporary files it removed.
-func PrepareIngestOutput(ctx context.Context, out string) (int, error) {
+func PrepareOutput(ctx context.Context, out string) (int, error) {
 	manifest := fsio.Join(out, schemas.ManifestFile)
 	if fsio.Exists(ctx, manifest) {
 		if err := fsio.Remove(ctx, manifest); err != nil {

@@ -1,6 +1,6 @@
 //go:build onnx
 
-package transforms_test
+package score_test
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/facepipe/facepipe/internal/fixtures"
+	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/model"
 )
 
@@ -29,7 +30,7 @@ func TestScoreONNXModel(t *testing.T) {
 	if err != nil || card.ONNX == nil {
 		t.Fatalf("the tiny model has no ONNX export: %+v %v", card, err)
 	}
-	in, _ := generate(t, fixtures.Options{Good: 20, Seed: 4})
+	in, _ := ingesttest.Generate(t, fixtures.Options{Good: 20, Seed: 4})
 
 	byFolder := scoreConfig(in, t.TempDir(), folder)
 	byFolder.Backend = "onnx:cpu"

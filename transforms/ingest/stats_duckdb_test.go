@@ -1,4 +1,4 @@
-package transforms_test
+package ingest_test
 
 import (
 	"database/sql"
@@ -10,6 +10,7 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/labels"
 )
@@ -18,9 +19,9 @@ import (
 // analyst would, and checks them against counts computed independently from
 // the fixtures' file names and against the shards.
 func TestStatsInDuckDB(t *testing.T) {
-	in, files := generate(t, allKinds)
+	in, files := ingesttest.Generate(t, allKinds)
 	out := t.TempDir()
-	m := runIngest(t, "prism", config(in, out))
+	m := ingesttest.Run(t, "prism", ingesttest.Config(in, out))
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)

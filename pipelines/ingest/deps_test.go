@@ -1,0 +1,28 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestLinksNoMLStack keeps the ingest binary, which is also every ingest
+// worker on Dataflow, free of the machine-learning stack: GoMLX, ONNX
+// Runtime's bindings and the model packages belong to train and score.
+func TestLinksNoMLStack(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps listed only %d packages: %q", len(deps), deps)
+	}
+	for _, d := range deps {
+		for _, banned := range []string{"github.com/gomlx/", "onnxruntime", "github.com/facepipe/facepipe/model", "github.com/facepipe/facepipe/transforms/score"} {
+			if strings.Contains(d, banned) {
+				t.Errorf("pipelines/ingest links %s", d)
+			}
+		}
+	}
+}
