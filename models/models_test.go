@@ -10,8 +10,8 @@ import (
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/models"
-	"github.com/facepipe/facepipe/transforms/score"
 	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/score"
 )
 
 // TestDefaultModels: the bundled models load and score a generated face to a

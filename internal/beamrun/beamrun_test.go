@@ -1,9 +1,13 @@
 package beamrun
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -12,7 +16,20 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 )
 
-func init() { register.Function2x0(countLetters) }
+func init() {
+	register.Function2x0(countLetters)
+	register.Function2x1(failOnB)
+}
+
+// failOnB fails on the element "b", the way a step of ours fails on a file
+// it can't write.
+func failOnB(s string, emit func(int)) error {
+	if s == "b" {
+		return errors.New("writing /out/b.parquet: disk full\nsecond line of the cause")
+	}
+	emit(len(s))
+	return nil
+}
 
 func TestMain(m *testing.M) {
 	beamlog.LogLevel = "warn"
@@ -57,5 +74,53 @@ func TestRunRemovesTheLoopbackPlaceholder(t *testing.T) {
 	}
 	if _, err := os.Stat(left[0]); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestRunCondensesFailures: a step's error comes back as the root cause,
+// naming the step, without the runner's plan dump; the runner's error
+// records stay off stderr.
+func TestRunCondensesFailures(t *testing.T) {
+	p, s := beam.NewPipelineWithRoot()
+	beam.ParDo(s, failOnB, beam.Create(s, "a", "b"))
+	var logged bytes.Buffer
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	defer beam.Init() // Beam's logging again
+	err := Run(context.Background(), p)
+	var run *Error
+	if !errors.As(err, &run) {
+		t.Fatalf("Run = %v (%T), want an *Error", err, err)
+	}
+	if want := "writing /out/b.parquet: disk full\nsecond line of the cause"; run.Cause != want {
+		t.Errorf("cause %q, want %q", run.Cause, want)
+	}
+	if !strings.HasSuffix(run.Step, "beamrun.failOnB") {
+		t.Errorf("step %q, want it to name beamrun.failOnB", run.Step)
+	}
+	if !strings.Contains(run.Full(), "caused by") || len(run.Full()) < 3*len(run.Cause) {
+		t.Errorf("the full error should keep the runner's message: %q", run.Full())
+	}
+	if strings.Contains(logged.String(), "level=ERROR") {
+		t.Errorf("the runner's error records reached the log:\n%s", logged.String())
+	}
+}
+
+func TestCondense(t *testing.T) {
+	for _, tc := range []struct{ msg, step, cause string }{
+		{"job failed:\nbundle failed: plan...\n\tcaused by:\nsource failed\n\tcaused by:\n" +
+			"DoFn[UID:8, PID:e16, Name: github.com/facepipe/facepipe/transforms/ingest.writeShardFn] failed:\n" +
+			"writing shard tfrecords/x: mkdir /o: not a directory\"",
+			"transforms/ingest.writeShardFn", "writing shard tfrecords/x: mkdir /o: not a directory"},
+		{"job failed:\n\tcaused by:\nrpc error: connection refused", "", "rpc error: connection refused"},
+		{"could not find default credentials", "", "could not find default credentials"},
+		{"first line\n\nlast line\n", "", "last line"},
+	} {
+		var e *Error
+		if !errors.As(Condense(errors.New(tc.msg)), &e) {
+			t.Fatalf("Condense(%q) is no *Error", tc.msg)
+		}
+		if e.Step != tc.step || e.Cause != tc.cause {
+			t.Errorf("Condense(%q) = step %q cause %q, want %q %q", tc.msg, e.Step, e.Cause, tc.step, tc.cause)
+		}
 	}
 }

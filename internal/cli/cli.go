@@ -4,13 +4,16 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 
 	"cloud.google.com/go/storage"
 	"golang.org/x/oauth2/google"
@@ -42,12 +45,40 @@ func Exit(name string, err error) {
 	os.Exit(1)
 }
 
-// Report writes the failure line Exit prints.
+// Report writes what Exit prints: the failure on one line, the last one,
+// after a hint when there is one and, for a failed pipeline run, a line
+// naming the step that failed. At most three lines.
 func Report(w io.Writer, name string, err error) {
-	fmt.Fprintf(w, "%s: %v\n", name, err)
+	var run pipelineError
+	if errors.As(err, &run) {
+		step := ""
+		if s := run.FailedStep(); s != "" {
+			step = " in " + s
+		}
+		fmt.Fprintf(w, "%s: the pipeline failed%s (--log_level=debug shows the runner's log)\n", name, step)
+	}
 	if h := Hint(err); h != "" {
 		fmt.Fprintf(w, "%s: hint: %s\n", name, h)
 	}
+	fmt.Fprintf(w, "%s: %s\n", name, oneLine(err.Error()))
+}
+
+// pipelineError is a failed pipeline run (beamrun.Error), whose message is
+// the root cause.
+type pipelineError interface {
+	error
+	FailedStep() string // the step that failed, or ""
+}
+
+// oneLine joins the lines of a message with "; ".
+func oneLine(msg string) string {
+	var parts []string
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Hint suggests a fix for the failures users commonly meet, or returns "".
@@ -82,11 +113,18 @@ func CheckPaths(runner string, inputs, outputs map[string]string) error {
 		if p == "" || fsio.IsGCS(p) || fsio.IsGlob(p) {
 			continue
 		}
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("--%s: %w", name, err)
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("--%s=%s: no such file or folder", name, p)
+		} else if err != nil {
+			return fmt.Errorf("--%s=%s: %w", name, p, err)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(outputs)) {
+		if p := outputs[name]; p != "" && !fsio.IsGCS(p) {
+			if err := checkLocalOutput(p); err != nil {
+				return fmt.Errorf("--%s=%s: %w", name, p, err)
+			}
+		}
 		if p := outputs[name]; fsio.IsGCS(p) && !NotSubmitted() && os.Getenv("STORAGE_EMULATOR_HOST") == "" {
 			if _, err := google.FindDefaultCredentials(context.Background(), storage.ScopeReadWrite); err != nil {
 				return fmt.Errorf("--%s=%s: %w", name, p, err)
@@ -94,6 +132,46 @@ func CheckPaths(runner string, inputs, outputs map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// checkLocalOutput checks that a local output folder can be written: it is
+// a folder, not a file, and a file can be created in it. It creates the
+// folder when it is missing, as the run would.
+func checkLocalOutput(p string) error {
+	if st, err := os.Stat(p); err == nil && !st.IsDir() {
+		return errors.New("a file is there: the output must be a folder")
+	}
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && errors.Is(err, syscall.ENOTDIR) {
+			return fmt.Errorf("can't create the folder: %s is a file", pe.Path)
+		}
+		return fmt.Errorf("can't create the folder: %w", err)
+	}
+	f, err := os.CreateTemp(p, ".facepipe-write-check-*")
+	if err != nil {
+		return fmt.Errorf("can't write in this folder: %w", errors.Unwrap(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// CheckInputFiles lists an input spec (folder, glob or file, local or
+// gs://) before the pipeline starts, so that one that holds no file fails
+// on one line instead of inside the runner. It returns how many files it
+// found.
+func CheckInputFiles(ctx context.Context, name, spec string) (int, error) {
+	files, err := fsio.List(ctx, spec)
+	if err != nil {
+		return 0, fmt.Errorf("--%s=%s: %w", name, spec, err)
+	}
+	if len(files) == 0 {
+		if fsio.IsGlob(spec) {
+			return 0, fmt.Errorf("--%s=%s: no file matches", name, spec)
+		}
+		return 0, fmt.Errorf("--%s=%s: no files in this folder (hidden files and temporary files are skipped)", name, spec)
+	}
+	return len(files), nil
 }
 
 // Runner is the value of Beam's --runner flag ("" when it isn't defined).

@@ -45,6 +45,7 @@ func TestCheckPaths(t *testing.T) {
 	if err := os.WriteFile(key, []byte(`{"type": "service_account", "client_email": "ingest@p.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	out := filepath.Join(dir, "out")
 	for _, tc := range []struct {
 		runner          string
 		input, output   string
@@ -52,15 +53,15 @@ func TestCheckPaths(t *testing.T) {
 		emulator        string // STORAGE_EMULATOR_HOST
 		wantErrContains string
 	}{
-		{"prism", dir, "/tmp/out", "", "", ""},
-		{"prism", dir + "/missing", "/tmp/out", "", "", "--input: stat"},
-		{"prism", dir + "/*.jpg", "/tmp/out", "", "", ""},
-		{"prism", "gs://b/in", "/tmp/out", "", "", ""}, // a public bucket reads without credentials
+		{"prism", dir, out, "", "", ""},
+		{"prism", dir + "/missing", out, "", "", "--input=" + dir + "/missing: no such file or folder"},
+		{"prism", dir + "/*.jpg", out, "", "", ""},
+		{"prism", "gs://b/in", out, "", "", ""}, // a public bucket reads without credentials
 		{"prism", dir, "gs://b/out", "", "", "--output=gs://b/out: google: could not find default credentials"},
 		{"prism", dir, "gs://b/out", "", "127.0.0.1:4443", ""},
 		{"dataflow", "gs://b/in", "gs://b/out", key, "", ""},
 		{"dataflow", "gs://b/in", "gs://b/out", "", "", "could not find default credentials"},
-		{"dataflow", "gs://b/in", "/tmp/out", key, "", "--output=/tmp/out: Dataflow workers"},
+		{"dataflow", "gs://b/in", out, key, "", "--output=" + out + ": Dataflow workers"},
 		{"dataflow", dir, "gs://b/out", key, "", "--input=" + dir + ": Dataflow workers"},
 	} {
 		t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", tc.credentials)

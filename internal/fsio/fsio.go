@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -93,20 +94,28 @@ func ExpandHome(p string) string {
 // IsGlob reports whether p holds glob metacharacters.
 func IsGlob(p string) bool { return strings.ContainsAny(p, "*?[") }
 
+// ListNotes receives List's notes about the links it skipped (broken ones,
+// loops, second ways into a folder), one per line.
+var ListNotes io.Writer = os.Stderr
+
 // List expands an input spec into a sorted list of files. The spec is a
 // folder (listed recursively, hidden files and temporary files skipped), a
 // glob where ** matches across folders, or a single file; local or gs://.
+// Local links are followed, each folder listed once (see walk).
 func List(ctx context.Context, spec string) ([]string, error) {
 	spec = ExpandHome(spec)
-	var files []string
+	var files, notes []string
 	var err error
 	if IsGCS(spec) {
 		files, err = listGCS(ctx, spec)
 	} else {
-		files, err = listLocal(spec)
+		files, notes, err = listLocal(spec)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", spec, err)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(ListNotes, "listing %s: %s\n", spec, n)
 	}
 	kept := files[:0]
 	for _, f := range files {
@@ -137,29 +146,30 @@ func listGCS(ctx context.Context, spec string) ([]string, error) {
 	return nil, nil
 }
 
-func listLocal(spec string) ([]string, error) {
+// listLocal lists a local spec, returning with the files the notes of the
+// links it skipped.
+func listLocal(spec string) (files, notes []string, err error) {
 	if !IsGlob(spec) {
 		st, err := os.Stat(spec)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !st.IsDir() {
-			return []string{spec}, nil
+			return []string{spec}, nil, nil
 		}
 		return walk(spec, func(string) bool { return true })
 	}
 	if !strings.Contains(spec, "**") {
 		matches, err := filepath.Glob(spec)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		var files []string
 		for _, m := range matches {
 			if st, err := os.Stat(m); err == nil && st.Mode().IsRegular() {
 				files = append(files, m)
 			}
 		}
-		return files, nil
+		return files, nil, nil
 	}
 	// Walk from the folder above the first wildcard and match whole paths.
 	root := spec[:strings.IndexAny(spec, "*?[")]
@@ -169,34 +179,139 @@ func listLocal(spec string) ([]string, error) {
 	}
 	re, err := globRegexp(filepath.ToSlash(spec))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return walk(root, func(p string) bool { return re.MatchString(filepath.ToSlash(p)) })
 }
 
-func walk(root string, keep func(string) bool) ([]string, error) {
-	var files []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+// walk lists the files under root for which keep is true. It follows
+// symbolic links: a link to a file counts as the file, and a link to a folder
+// is listed like a folder, once. Folders reached without a link are listed
+// first, so a file keeps its path without links when it has one; a link to
+// a folder already listed (a loop back to a folder above it, or a second way
+// into the same folder) is skipped with a note. Hidden folders are skipped.
+func walk(root string, keep func(string) bool) (files, notes []string, err error) {
+	w := &walker{keep: keep, seen: map[fileID]string{}}
+	st, err := os.Stat(root) // follows a link: a linked folder as --input is listed
+	if err != nil {
+		return nil, nil, err
+	}
+	w.seen[idOf(root, st)] = root
+	if err := w.dir(root); err != nil {
+		return nil, nil, err
+	}
+	// Then the folders behind links, breadth first, each once.
+	for len(w.links) > 0 {
+		link := w.links[0]
+		w.links = w.links[1:]
+		st, err := os.Stat(link)
 		if err != nil {
-			return err
+			continue // gone since it was listed
 		}
-		if d.IsDir() {
-			if p != root && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
+		if w.listed(link, st, "a link to a folder listed already") {
+			continue
+		}
+		if err := w.dir(link); err != nil {
+			return nil, nil, err
+		}
+	}
+	return w.files, w.notes, nil
+}
+
+type walker struct {
+	keep  func(string) bool
+	seen  map[fileID]string // folders listed, by identity, with the path they were listed under
+	links []string          // links to folders, to list after the folders reached without links
+	files []string
+	notes []string
+}
+
+// listed reports whether the folder st, found at p, was listed already,
+// noting why it is skipped if so (what it is, and whether it loops back to a
+// folder above it); otherwise it records it as listed.
+func (w *walker) listed(p string, st fs.FileInfo, what string) bool {
+	id := idOf(p, st)
+	first, ok := w.seen[id]
+	if !ok {
+		w.seen[id] = p
+		return false
+	}
+	how := "a second way into " + first
+	if loopsBack(p, st) {
+		how = "a loop back to " + first
+	}
+	w.notes = append(w.notes, fmt.Sprintf("skipped %s: %s (%s)", p, what, how))
+	return true
+}
+
+// dir lists one folder: its files, its subfolders recursively, and the
+// links to folders it holds for later.
+func (w *walker) dir(d string) error {
+	entries, err := os.ReadDir(d)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := filepath.Join(d, e.Name())
+		switch {
+		case e.IsDir():
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
 			}
-			return nil
-		}
-		regular := d.Type().IsRegular()
-		if d.Type()&fs.ModeSymlink != 0 { // a link to a file counts as the file
 			st, err := os.Stat(p)
-			regular = err == nil && st.Mode().IsRegular()
+			if err != nil {
+				return err
+			}
+			if w.listed(p, st, "a folder listed already, reached through a link") {
+				continue
+			}
+			if err := w.dir(p); err != nil {
+				return err
+			}
+		case e.Type()&fs.ModeSymlink != 0:
+			st, err := os.Stat(p)
+			switch {
+			case err != nil:
+				w.notes = append(w.notes, fmt.Sprintf("skipped %s: a broken link (%v)", p, errors.Unwrap(err)))
+			case st.IsDir() && !strings.HasPrefix(e.Name(), "."):
+				w.links = append(w.links, p)
+			case st.Mode().IsRegular() && w.keep(p):
+				w.files = append(w.files, p)
+			}
+		case e.Type().IsRegular():
+			if w.keep(p) {
+				w.files = append(w.files, p)
+			}
 		}
-		if regular && keep(p) {
-			files = append(files, p)
+	}
+	return nil
+}
+
+// fileID identifies a folder whatever the path to it.
+type fileID struct {
+	dev, ino uint64
+	path     string // where the system gives no inode numbers
+}
+
+// realPath is p with every link resolved, or p when that fails.
+func realPath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
+}
+
+// loopsBack reports whether the folder a link leads to (target) holds the
+// link itself: the link's folder or one above it.
+func loopsBack(link string, target fs.FileInfo) bool {
+	for d := filepath.Dir(link); ; d = filepath.Dir(d) {
+		if st, err := os.Stat(d); err == nil && os.SameFile(st, target) {
+			return true
 		}
-		return nil
-	})
-	return files, err
+		if parent := filepath.Dir(d); parent == d {
+			return false
+		}
+	}
 }
 
 // ReadFile reads a whole file.

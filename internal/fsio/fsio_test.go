@@ -162,3 +162,63 @@ func TestGlobRegexp(t *testing.T) {
 		}
 	}
 }
+
+// TestListFollowsLinks lists trees with links in them: a linked folder given
+// as the spec, a link to a folder outside the tree (followed), a loop back
+// to a folder above (reported, not followed), a second way into a folder
+// (reported, listed once) and a broken link (reported).
+func TestListFollowsLinks(t *testing.T) {
+	root := t.TempDir()
+	data := filepath.Join(root, "data")
+	touch(t, data, "a.jpg", "sub/b.jpg")
+	touch(t, root, "elsewhere/c.jpg")
+	link := func(target, name string) {
+		t.Helper()
+		if err := os.Symlink(target, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link(data, filepath.Join(root, "datalink"))
+	link(filepath.Join(root, "elsewhere"), filepath.Join(data, "ext"))
+	link(data, filepath.Join(data, "sub", "loop"))
+	link(filepath.Join(data, "sub"), filepath.Join(data, "sub2"))
+	link(filepath.Join(root, "missing.jpg"), filepath.Join(data, "broken.jpg"))
+
+	for _, tc := range []struct {
+		spec      string
+		want      []string
+		wantNotes []string
+	}{
+		{filepath.Join(root, "datalink"), []string{"a.jpg", "ext/c.jpg", "sub/b.jpg"},
+			[]string{"broken.jpg: a broken link", "loop: a link to a folder listed already (a loop back to ", "sub2: a link to a folder listed already (a second way into "}},
+		{filepath.Join(root, "datalink") + "/", []string{"a.jpg", "ext/c.jpg", "sub/b.jpg"}, nil},
+		{filepath.Join(data, "**", "*.jpg"), []string{"a.jpg", "ext/c.jpg", "sub/b.jpg"}, nil},
+		{filepath.Join(root, "datalink", "sub"), []string{"sub/b.jpg", "sub/loop/a.jpg", "sub/loop/ext/c.jpg"},
+			[]string{"loop/broken.jpg: a broken link", "loop/sub: a folder listed already, reached through a link (a loop back to ",
+				"loop/sub2: a link to a folder listed already (a loop back to "}},
+	} {
+		var notes strings.Builder
+		ListNotes = &notes
+		got, err := List(context.Background(), tc.spec)
+		ListNotes = os.Stderr
+		if err != nil {
+			t.Errorf("List(%s): %v", tc.spec, err)
+			continue
+		}
+		base := filepath.Join(root, "datalink")
+		if strings.HasPrefix(tc.spec, data+string(filepath.Separator)) {
+			base = data
+		}
+		if g := rel(t, base, got); !reflect.DeepEqual(g, tc.want) {
+			t.Errorf("List(%s) = %v, want %v", tc.spec, g, tc.want)
+		}
+		for _, w := range tc.wantNotes {
+			if !strings.Contains(notes.String(), w) {
+				t.Errorf("List(%s) notes %q, want one containing %q", tc.spec, notes.String(), w)
+			}
+		}
+		if n := strings.Count(notes.String(), "\n"); tc.wantNotes != nil && n != len(tc.wantNotes) {
+			t.Errorf("List(%s): %d notes, want %d: %q", tc.spec, n, len(tc.wantNotes), notes.String())
+		}
+	}
+}

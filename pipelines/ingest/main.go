@@ -29,6 +29,10 @@ import (
 	"github.com/facepipe/facepipe/transforms/preprocess"
 )
 
+// runnerFlags are Beam's runner and Dataflow flags: those defined before
+// ours, which -help lists apart. It must stay the first variable.
+var runnerFlags = cli.DefinedFlags()
+
 var (
 	input          = flag.String("input", "", "images to ingest: a folder (recursive), a glob (** crosses folders) or a file; local or gs://")
 	output         = flag.String("output", "", "output folder, local or gs://")
@@ -44,14 +48,28 @@ var (
 	maxPixels      = flag.Int("max_pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more pixels")
 	workers        = flag.Int("workers", 0, "decode goroutines per shard writer (0: one per core)")
 	withStats      = flag.Bool("stats", true, "write the statistics tables under stats/ and report.html")
-	memoryLimit    = flag.Int("memory_limit_mb", 700, "soft limit of the Go heap, unless GOMEMLIMIT is set; 0: none. Prism holds every collection in memory (about 4 KB per input), so large local runs trade a few percent of speed for a flat RSS")
-	failOnceDir    = flag.String("test_fail_once_dir", "", "fault tests only: each shard writer fails halfway through its first attempt, recorded in this local folder")
+	memoryLimit    = flag.Int("memory_limit_mb", 700, "soft limit of the Go heap, unless GOMEMLIMIT is set; 0: none. Prism holds every collection in memory (about 2.5 KB of live heap per input at the peak), so large local runs trade a few percent of speed for a flat RSS")
 	logLevel       = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
 	cpuProfile     = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile     = flag.String("memprofile", "", "write a heap profile taken at the peak live heap to this file")
 )
 
 func main() {
+	cli.SetUsage(cli.Help{
+		Name: "ingest",
+		About: `turns a folder of UTKFace face crops (age_gender_race_timestamp.jpg.chip.jpg) into
+sharded TFRecord files of tf.train.Example, split deterministically into train, valid and test, with
+a rejects table, statistics tables (Parquet), report.html and manifest.json. Every input ends up in
+one shard or in the rejects table.`,
+		Usage: "--input=FOLDER|GLOB|FILE --output=FOLDER [flags]",
+		Examples: []string{
+			"go run ./pipelines/ingest --input=~/data/UTKFace --output=./out/ingest",
+			"go run ./pipelines/ingest --input='gs://B/utkface/**.jpg' --output=gs://B/ingest --runner=dataflow \\\n" +
+				"      --project=P --region=us-central1 --staging_location=gs://B/staging   (or scripts/dataflow.sh ingest ...)",
+		},
+		Runner: runnerFlags,
+	})
+	cli.SetRunnerDefault()
 	flag.Parse()
 	beamlog.LogLevel = *logLevel
 	beam.Init()
@@ -69,9 +87,8 @@ func run(ctx context.Context) error {
 			Split: *splitSpec, Seed: *seed, NumShards: *numShards, ShardMB: *shardMB,
 			KeepDuplicates: *keepDuplicates, Limit: *limit, MaxPixels: *maxPixels,
 		},
-		Workers:     *workers,
-		NoStats:     !*withStats,
-		FailOnceDir: *failOnceDir,
+		Workers: *workers,
+		NoStats: !*withStats,
 	}
 	spec, err := cfg.Validate()
 	if err != nil {
@@ -80,6 +97,11 @@ func run(ctx context.Context) error {
 	cfg.Split = spec.String()
 	if err := cli.CheckPaths(cli.Runner(), map[string]string{"input": cfg.Input}, map[string]string{"output": cfg.Output}); err != nil {
 		return err
+	}
+	if !cli.NotSubmitted() {
+		if _, err := cli.CheckInputFiles(ctx, "input", cfg.Input); err != nil {
+			return err
+		}
 	}
 	if !cli.NotSubmitted() { // a job that is only printed or saved leaves the output alone
 		n, err := ingest.PrepareOutput(ctx, cfg.Output)

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -100,7 +101,7 @@ func TestOutOfProcessWorkers(t *testing.T) {
 		// as flags).
 		{"ingest", []string{"--input=" + in, "--image_size=32", "--num_shards=2", "--seed=7"}},
 		{"score", []string{"--input=" + in, "--model=default", "--backend=go", "--batch=8", "--files_per_part=16",
-			"--contact_sheet=12", "--score_labels=auto"}},
+			"--contact_sheet=12", "--name_labels=auto"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bin := bins[tc.name]
@@ -148,6 +149,13 @@ func TestOutOfProcessWorkers(t *testing.T) {
 // boot loader into dir with one go build, and returns their paths by name.
 func buildBinaries(t *testing.T, dir string) map[string]string {
 	t.Helper()
+	return build(t, dir, "./pipelines/ingest", "./pipelines/score", prismPkg, bootPkg)
+}
+
+// build builds packages into dir with one go build and returns the paths of
+// the binaries by name (the last element of each package path).
+func build(t *testing.T, dir string, pkgs ...string) map[string]string {
+	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go command to build the pipelines with")
@@ -157,16 +165,15 @@ func buildBinaries(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	cmd := exec.Command(goBin, "build", "-o", dir+string(filepath.Separator),
-		"./pipelines/ingest", "./pipelines/score", prismPkg, bootPkg)
+	cmd := exec.Command(goBin, append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...)
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
 	t.Logf("built the binaries in %s", time.Since(start).Round(time.Millisecond))
 	bins := map[string]string{}
-	for _, name := range []string{"ingest", "score", "prism", "container"} {
-		bins[name] = filepath.Join(dir, name)
+	for _, p := range pkgs {
+		bins[path.Base(p)] = filepath.Join(dir, path.Base(p))
 	}
 	return bins
 }

@@ -23,9 +23,13 @@ import (
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/models"
-	"github.com/facepipe/facepipe/transforms/score"
 	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/score"
 )
+
+// runnerFlags are Beam's runner and Dataflow flags: those defined before
+// ours, which -help lists apart. It must stay the first variable.
+var runnerFlags = cli.DefinedFlags()
 
 var (
 	input        = flag.String("input", "", "images to score: a folder (recursive), a glob (** crosses folders) or a file; local or gs://")
@@ -39,7 +43,7 @@ var (
 	backend      = flag.String("backend", "", "GoMLX backend: onnx:cpu, onnx:cuda, go; default $GOMLX_BACKEND, else onnx:cpu when ONNX Runtime is installed, else go")
 	batch        = flag.Int("batch", 64, "inference batch size of model folders (fixed; the last batch is padded)")
 	tta          = flag.Bool("tta", true, "average each prediction of a model folder with that of the mirrored image, as training's test evaluation does (-tta=false halves the inference work)")
-	labelsFlag   = flag.String("score_labels", "auto", "score against the UTKFace labels in the file names: auto (when 90% of names carry them), on, off; --labels=auto|on|off is accepted too")
+	labelsFlag   = flag.String("name_labels", "auto", "compute metrics against the UTKFace labels in the file names: auto (when 90% of names carry them), on, off")
 	contactSheet = flag.Int("contact_sheet", 0, "write contact_sheet.png with the first N images and their predictions")
 	maxPixels    = flag.Int("max_pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more pixels")
 	perPart      = flag.Int("files_per_part", 50000, "images per predictions file")
@@ -54,7 +58,20 @@ func init() {
 }
 
 func main() {
-	os.Args = labelsAlias(os.Args)
+	cli.SetUsage(cli.Help{
+		Name: "score",
+		About: `runs bulk inference of age and gender models over a folder, glob or bucket of face crops and
+writes the predictions as Parquet, a rejects table and summary.json; when the file names carry UTKFace
+labels, also metrics by age band, gender and race. Without --model it uses the bundled default models.`,
+		Usage: "--input=FOLDER|GLOB|FILE --output=FOLDER [--model=FOLDER|FILE.onnx,...] [flags]",
+		Examples: []string{
+			"go run ./pipelines/score --input=~/photos/faces --output=./out/scored --contact_sheet=32",
+			"go run ./pipelines/score --input='gs://B/new/**.jpg' --output=gs://B/scored --model=gs://B/models \\\n" +
+				"      --runner=dataflow --project=P --region=us-central1 --staging_location=gs://B/staging   (or scripts/dataflow.sh score ...)",
+		},
+		Runner: runnerFlags,
+	})
+	cli.SetRunnerDefault()
 	flag.Parse()
 	beamlog.LogLevel = *logLevel
 	beam.Init()
@@ -73,12 +90,19 @@ func run(ctx context.Context) error {
 	case cfg.Input == "" || cfg.Output == "":
 		return fmt.Errorf("--input and --output are required")
 	case cfg.Labels != "auto" && cfg.Labels != "on" && cfg.Labels != "off":
-		return fmt.Errorf("--labels=%q: want auto, on or off", cfg.Labels)
+		return fmt.Errorf("--name_labels=%q: want auto, on or off", cfg.Labels)
+	case jobLabelsMisused():
+		return fmt.Errorf("--labels=%s: --labels is Dataflow's job labels flag (a JSON map); for metrics against the labels in the file names use --name_labels=%[1]s", flag.Lookup("labels").Value)
 	case cfg.Batch < 1:
 		return fmt.Errorf("--batch=%d", cfg.Batch)
 	}
 	if err := cli.CheckPaths(cli.Runner(), map[string]string{"input": cfg.Input}, map[string]string{"output": cfg.Output}); err != nil {
 		return err
+	}
+	if !cli.NotSubmitted() {
+		if _, err := cli.CheckInputFiles(ctx, "input", cfg.Input); err != nil {
+			return err
+		}
 	}
 	for _, m := range cfg.Models {
 		if m != "default" {
@@ -120,29 +144,16 @@ func run(ctx context.Context) error {
 	return printSummary(ctx, cfg.Output, time.Since(start))
 }
 
-// labelsAlias rewrites --labels=auto|on|off to --score_labels: Beam's
-// Dataflow runner owns the --labels flag (job labels, a JSON map), so ours
-// can only take its name for these three values.
-func labelsAlias(args []string) []string {
-	out := make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && name == "labels" {
-			if !hasVal && i+1 < len(args) {
-				val = args[i+1]
-			}
-			if val == "auto" || val == "on" || val == "off" {
-				out = append(out, "--score_labels="+val)
-				if !hasVal {
-					i++
-				}
-				continue
-			}
-		}
-		out = append(out, a)
+// jobLabelsMisused reports whether Beam's --labels (Dataflow job labels, a
+// JSON map) was given a value of --name_labels: this flag had that name
+// before it was renamed to end the clash.
+func jobLabelsMisused() bool {
+	f := flag.Lookup("labels")
+	if f == nil {
+		return false
 	}
-	return out
+	v := f.Value.String()
+	return v == "auto" || v == "on" || v == "off"
 }
 
 func printSummary(ctx context.Context, out string, wall time.Duration) error {

@@ -1,10 +1,11 @@
 // Command train trains an age regressor or a gender classifier on an ingest
 // output, on CPU or GPU through GoMLX, and writes a model folder.
 //
-//	go run -tags onnx ./pipelines/train --data=./out --task=age --input_size=64 --out=./models/age
-//	go run -tags onnx ./pipelines/train --data=./out --task=age --compare=cnn-s,cnn-m,resnet-s --epochs=5 --out=./compare
+//	go run ./pipelines/train --data=./out/ingest --task=age --input_size=64 --out=./out/models/age
+//	go run ./pipelines/train --data=./out/ingest --task=age --compare=cnn-s,cnn-m,resnet-s --epochs=5 --out=./out/compare
 //
-// Without -tags onnx the binary trains but writes no model.onnx.
+// The ONNX export (model.onnx) needs ONNX Runtime (scripts/install-onnxruntime.sh);
+// without it the binary says so when it starts, and trains on.
 package main
 
 import (
@@ -47,6 +48,17 @@ var (
 )
 
 func main() {
+	cli.SetUsage(cli.Help{
+		Name: "train",
+		About: `trains an age regressor or a gender classifier on an ingest output, on CPU or GPU through
+GoMLX, and writes a model folder: model.json, checkpoint/, model.onnx, learning curves and a test
+evaluation sliced by age band, gender and race. pipelines/score scores with that folder.`,
+		Usage: "--data=INGEST_OUTPUT --out=MODEL_FOLDER [--task=age|gender] [flags]",
+		Examples: []string{
+			"go run ./pipelines/train --data=./out/ingest --task=age --input_size=64 --out=./out/models/age",
+			"go run ./pipelines/train --data=./out/ingest --task=gender --compare=cnn-s,cnn-m,resnet-s --epochs=5 --input_size=64 --out=./out/compare",
+		},
+	})
 	flag.Parse()
 	cli.Main("train", *cpuProfile, "", run)
 }
