@@ -69,3 +69,15 @@ func NewBackendThreads(config string, threads int) (compute.Backend, string, err
 
 // IsONNXRuntime reports whether a backend is ONNX Runtime.
 func IsONNXRuntime(b compute.Backend) bool { return b.Name() == "onnxruntime" }
+
+// ORTInstalled reports whether the ONNX Runtime library that the onnx
+// backends load is there: $ONNXRUNTIME_SHARED_LIBRARY_PATH, else where
+// scripts/install-onnxruntime.sh puts it.
+func ORTInstalled() bool {
+	lib := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH")
+	if lib == "" {
+		lib = DefaultORTPath()
+	}
+	_, err := os.Stat(lib)
+	return err == nil
+}

@@ -104,6 +104,27 @@ func WriteCard(dir string, c *Card) error {
 	return os.WriteFile(filepath.Join(dir, CardFile), append(data, '\n'), 0o644)
 }
 
+// checkComplete checks that a model folder holds the files Load needs
+// besides model.json: the checkpoint's weights and, for an imported
+// backbone, its ONNX file.
+func checkComplete(dir string, spec Spec) error {
+	var missing []string
+	ckpts, _ := filepath.Glob(filepath.Join(dir, CheckpointDir, "checkpoint-*.bin"))
+	if len(ckpts) == 0 {
+		missing = append(missing, CheckpointDir+"/checkpoint-*.bin")
+	}
+	if IsONNXBackbone(spec.Backbone) {
+		if _, err := os.Stat(spec.Backbone); err != nil {
+			missing = append(missing, BackboneFile)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("model folder %s is incomplete: no %s (pipelines/train writes %s and %s/ together)",
+			dir, strings.Join(missing, " or "), CardFile, CheckpointDir)
+	}
+	return nil
+}
+
 // ReadCard reads a model folder's model.json.
 func ReadCard(dir string) (*Card, error) {
 	data, err := os.ReadFile(filepath.Join(dir, CardFile))
@@ -157,6 +178,9 @@ func Load(dir string, backend compute.Backend) (*Net, *Card, error) {
 	spec := c.Spec
 	if strings.HasSuffix(strings.ToLower(spec.Backbone), ".onnx") {
 		spec.Backbone = filepath.Join(dir, BackboneFile)
+	}
+	if err := checkComplete(dir, spec); err != nil {
+		return nil, nil, err
 	}
 	n, err := NewNet(backend, spec, c.Seed)
 	if err != nil {

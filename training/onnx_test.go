@@ -1,5 +1,3 @@
-//go:build onnx
-
 package training_test
 
 import (
@@ -11,9 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute"
+	onnxbackend "github.com/gomlx/compute-onnx"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
-	gomlxonnx "github.com/gomlx/gomlx/ml/model/onnx"
 
 	"github.com/facepipe/facepipe/dataset"
 	"github.com/facepipe/facepipe/model"
@@ -22,11 +21,7 @@ import (
 
 func ortBackendOrSkip(t *testing.T) {
 	t.Helper()
-	lib := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH")
-	if lib == "" {
-		lib = model.DefaultORTPath()
-	}
-	if _, err := os.Stat(lib); err != nil {
+	if !model.ORTInstalled() {
 		t.Skip("ONNX Runtime is not installed: run scripts/install-onnxruntime.sh")
 	}
 }
@@ -57,11 +52,16 @@ func TestONNXExportMatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exe, err := gomlxonnx.LoadFromFile(ort, onnxPath)
+	exe, err := os.Open(onnxPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer exe.Finalize()
+	ortExe, err := onnxbackend.LoadModel(ort.(*onnxbackend.Backend), exe)
+	exe.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ortExe.Finalize()
 	src, err := dataset.Open(ctx, cfg.Data)
 	if err != nil {
 		t.Fatal(err)
@@ -91,11 +91,19 @@ func TestONNXExportMatches(t *testing.T) {
 		}
 		s := cfg.InputSize
 		in, _ := net.Tensor(b.Images, cfg.ONNXBatch, s, s, 3)
-		outs, err := exe.Call(in)
+		buf, err := in.Buffer(ort, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := tensors.MustCopyFlatData[float32](outs[0])
+		outs, err := ortExe.Execute([]compute.Buffer{buf}, []bool{false}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := tensors.FromBuffer(outs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := tensors.MustCopyFlatData[float32](out)
 		for i := 0; i < b.Valid; i++ {
 			if d := math.Abs(float64(got[i]) - want[i]); d > 1e-3 {
 				t.Fatalf("image %d: ONNX Runtime %v, GoMLX %v", i, got[i], want[i])

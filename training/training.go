@@ -58,6 +58,10 @@ type Config struct {
 
 	outName string       // Out as the user gave it (a gs:// one is staged locally)
 	mirror  func() error // copies the staged model folder to a gs:// Out
+	// exportBackend writes model.onnx: the training backend when it is ONNX
+	// Runtime, else an ONNX Runtime backend opened at the start; nil when
+	// ONNX Runtime is missing.
+	exportBackend compute.Backend
 }
 
 // Epoch is one row of the learning curve.
@@ -175,6 +179,16 @@ func trainLocal(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer backend.Finalize()
+	// The ONNX export at the end needs ONNX Runtime: say at the start when
+	// it is missing, rather than after the training.
+	cfg.exportBackend = backend
+	if !model.IsONNXRuntime(backend) {
+		if cfg.exportBackend, _, err = model.NewBackend("onnx:cpu"); err != nil {
+			fmt.Fprintf(cfg.Log, "train: WARNING: model.onnx will not be written (%v); scripts/install-onnxruntime.sh installs ONNX Runtime\n", err)
+		} else {
+			defer cfg.exportBackend.Finalize()
+		}
+	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, err
 	}
@@ -582,22 +596,12 @@ func finish(ctx context.Context, cfg *Config, src *dataset.Source, backend compu
 	if err := evaluate.WriteFiles(ctx, cfg.Out, report, preds, extra); err != nil {
 		return nil, err
 	}
-	if model.ONNXExport {
-		var exportBackend compute.Backend
-		if !model.IsONNXRuntime(backend) {
-			if exportBackend, _, err = model.NewBackend("onnx:cpu"); err != nil {
-				fmt.Fprintf(cfg.Log, "train: no ONNX export: %v\n", err)
-			}
+	if cfg.exportBackend != nil {
+		path := filepath.Join(cfg.Out, model.ONNXFile)
+		if err := net.ExportONNX(path, cfg.ONNXBatch, cfg.exportBackend); err != nil {
+			return nil, fmt.Errorf("exporting ONNX: %w", err)
 		}
-		if err == nil {
-			path := filepath.Join(cfg.Out, model.ONNXFile)
-			if err := net.ExportONNX(path, cfg.ONNXBatch, exportBackend); err != nil {
-				return nil, fmt.Errorf("exporting ONNX: %w", err)
-			}
-			card.ONNX = &model.ONNXRef{File: model.ONNXFile, Batch: cfg.ONNXBatch, Input: "images", Output: "output"}
-		}
-	} else {
-		fmt.Fprintln(cfg.Log, "train: no model.onnx: this binary was built without -tags onnx")
+		card.ONNX = &model.ONNXRef{File: model.ONNXFile, Batch: cfg.ONNXBatch, Input: "images", Output: "output"}
 	}
 	card.ID = fmt.Sprintf("%s-%s-%d-%s", cfg.Task, backboneName(cfg.Backbone), cfg.InputSize, src.ManifestSHA256[:8])
 	if err := model.WriteCard(cfg.Out, card); err != nil {

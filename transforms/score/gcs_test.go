@@ -104,7 +104,7 @@ func TestGCSEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"data/" + schemas.ManifestFile, "models/age/" + model.CardFile, "scored/" + score.SummaryFile}
-	if model.ONNXExport {
+	if model.ORTInstalled() {
 		want = append(want, "models/age/"+model.ONNXFile)
 	}
 	for _, w := range want {

@@ -1,5 +1,3 @@
-//go:build onnx
-
 package score_test
 
 import (
@@ -17,11 +15,7 @@ import (
 // TestScoreONNXModel scores with the tiny age model's ONNX export, described
 // by flags, and with its model folder: the predictions agree.
 func TestScoreONNXModel(t *testing.T) {
-	lib := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH")
-	if lib == "" {
-		lib = model.DefaultORTPath()
-	}
-	if _, err := os.Stat(lib); err != nil {
+	if !model.ORTInstalled() {
 		t.Skip("ONNX Runtime is not installed: run scripts/install-onnxruntime.sh")
 	}
 	models, _ := trainTiny(t)
