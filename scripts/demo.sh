@@ -1,15 +1,57 @@
 #!/usr/bin/env bash
-# Runs the ingest pipeline on a sample it generates: 200 synthetic UTKFace-named
-# faces plus the awkward cases (grayscale, CMYK, PNG with alpha, odd names,
-# truncated, empty, non-image, oversized header, duplicates).
-# Usage: scripts/demo.sh [output folder, default ./out] [extra ingest flags]
+# The whole job on a generated sample, on the embedded runner (Prism): installs
+# ONNX Runtime if it is missing, builds the three binaries, generates 200
+# synthetic UTKFace-named faces plus the awkward cases (grayscale, CMYK, PNG
+# with alpha, odd names, truncated, empty, non-image, oversized header,
+# duplicates), ingests them, trains a short age model, scores the sample with
+# it and with the bundled default models, and prints where to look.
+#
+# Usage: scripts/demo.sh [output folder, default ./out]
+# Everything goes under the output folder (git-ignored): bin/, sample/,
+# ingest/, models/age/, scored/, scored-trained/.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "$0")/.."
 out=${1:-./out}
-shift || true
-sample=./sample
-rm -rf "$sample"
-go run ./scripts/genfixtures -out "$sample" -n 200
-go run ./pipelines/ingest --input="$sample" --output="$out" "$@"
-echo "demo: shards in $out/tfrecords, rejects in $out/rejects.parquet, manifest in $out/manifest.json"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+step() { printf '\ndemo: %s\n' "$*" >&2; }
+
+step "ONNX Runtime (the fast backend for training and scoring)"
+eval "$(scripts/install-onnxruntime.sh)"
+
+step "building pipelines/ingest, train and score into $out/bin"
+go build -o "$out/bin/" ./pipelines/ingest ./pipelines/train ./pipelines/score ./scripts/genfixtures
+start=$(date +%s)
+
+step "generating the sample: $out/sample"
+rm -rf "$out/sample"
+"$out/bin/genfixtures" -out "$out/sample" -n 200 >/dev/null
+
+step "ingest: $out/sample -> $out/ingest"
+"$out/bin/ingest" --input="$out/sample" --output="$out/ingest"
+
+step "train: a short age model (8 epochs at 64x64) -> $out/models/age"
+"$out/bin/train" --data="$out/ingest" --task=age --input_size=64 --batch=16 --epochs=8 --out="$out/models/age"
+
+step "score: the sample with the model just trained -> $out/scored-trained"
+"$out/bin/score" --input="$out/sample" --output="$out/scored-trained" --model="$out/models/age"
+
+step "score: the sample with the bundled default age and gender models -> $out/scored"
+"$out/bin/score" --input="$out/sample" --output="$out/scored" --contact_sheet=32
+
+cat >&2 <<EOF
+
+demo: done in $(($(date +%s) - start)) s after the build. Where to look:
+  ingest report:        $out/ingest/report.html
+  shards, manifest:     $out/ingest/tfrecords/, $out/ingest/manifest.json
+  rejects:              $out/ingest/rejects.parquet
+  learning curve:       $out/models/age/learning_curve.png
+  trained model:        $out/models/age/ (model.json, model.onnx, eval.json)
+  contact sheet:        $out/scored/contact_sheet.png
+  predictions:          $out/scored/predictions/*.parquet ($out/scored-trained/ with the model just trained)
+  metrics:              $out/scored/metrics.json
+  in DuckDB:            duckdb -c "SELECT filename, predicted_age, true_age, p_female, true_gender FROM '$out/scored/predictions/*.parquet' LIMIT 10"
+(The sample's faces are synthetic, so the models' figures on it mean nothing: run the same
+commands on real UTKFace images for real ones.)
+EOF
