@@ -8,8 +8,8 @@
 //     go-xla pins (no digest is published for them: go-xla checks none);
 //   - cuda: JAX's jax-cuda13-pjrt wheel and the NVIDIA library wheels it
 //     depends on, from pypi.org, each checked against the sha256 that pypi.org
-//     publishes (about 3 GB unpacked, CUDA 13; the machine needs only the
-//     NVIDIA driver).
+//     publishes (several GB, CUDA 13; the machine needs only the NVIDIA
+//     driver).
 //
 // They go to ~/.local/lib/go-xla (cuda in its nvidia/ folder), where the XLA
 // backend looks first.
