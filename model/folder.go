@@ -40,10 +40,13 @@ type Card struct {
 	Data          DataRef            `json:"data"`
 	Hyper         map[string]any     `json:"hyperparameters"`
 	Backend       string             `json:"backend"`
-	Seed          int64              `json:"seed"`
-	CommandLine   []string           `json:"command_line"`
-	ONNX          *ONNXRef           `json:"onnx,omitempty"`
-	Tool          string             `json:"tool"`
+	// BackendDescription is what the backend says it is, e.g. "ONNX Runtime
+	// v1.30.0 (CUDA GPU) compute backend for GoMLX": the device training ran on.
+	BackendDescription string   `json:"backend_description,omitempty"`
+	Seed               int64    `json:"seed"`
+	CommandLine        []string `json:"command_line"`
+	ONNX               *ONNXRef `json:"onnx,omitempty"`
+	Tool               string   `json:"tool"`
 }
 
 // Preprocessing says how images become the model's input.

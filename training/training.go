@@ -548,10 +548,11 @@ func finish(ctx context.Context, cfg *Config, src *dataset.Source, backend compu
 			"patience": cfg.Patience, "schedule": "one-cycle: 5% linear warm-up, cosine to 0", "optimizer": "AdamW (no decay on BatchNorm and biases)",
 			"augmentation": "reflect-pad crop, horizontal flip, brightness ×U(0.8,1.2), contrast ×U(0.85,1.15)",
 			"tta":          cfg.TTA, "recalibrate_bn_images": cfg.Recalibrate},
-		Backend:     backendName,
-		Seed:        cfg.Seed,
-		CommandLine: cfg.CommandLine,
-		Tool:        "facepipe train",
+		Backend:            backendName,
+		BackendDescription: backend.Description(),
+		Seed:               cfg.Seed,
+		CommandLine:        cfg.CommandLine,
+		Tool:               "facepipe train",
 	}
 	if cfg.Task == model.TaskGender {
 		card.Valid = map[string]float64{"loss": best.ValLoss, "accuracy": best.ValAccuracy, "auc": best.ValAUC}

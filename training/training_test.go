@@ -23,6 +23,15 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// A process loads one ONNX Runtime library, and the GPU build runs
+	// onnx:cpu too: with a GPU, load that one, so that onnx:cuda can run.
+	gpuLib := model.DefaultORTGPUPath()
+	if _, err := os.Stat(filepath.Join(filepath.Dir(gpuLib), model.ORTCUDAProvider)); err == nil {
+		if gpus, _ := filepath.Glob("/dev/nvidia*"); len(gpus) > 0 {
+			os.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", gpuLib)
+		}
+	}
+	os.Setenv("GOMLX_NO_AUTO_INSTALL", "1") // tests never download a PJRT plugin
 	beamlog.LogLevel = "warn"
 	beam.Init()
 	os.Exit(m.Run())

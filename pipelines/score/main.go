@@ -40,7 +40,7 @@ var (
 	onnxRange    = flag.String("onnx_range", "unit", "for an ONNX file: the value range it expects: unit, byte, tf, caffe, torch")
 	onnxLayout   = flag.String("onnx_layout", "", "for an ONNX file: nhwc or nchw (default: guessed from the input shape)")
 	onnxOutput   = flag.String("onnx_output", "", "for an ONNX file: years, logit or probability (default: years for age, probability for gender)")
-	backend      = flag.String("backend", "", "GoMLX backend: onnx:cpu, onnx:cuda, go; default $GOMLX_BACKEND, else onnx:cpu when ONNX Runtime is installed, else go")
+	backend      = flag.String("backend", "", "GoMLX backend: onnx:cpu, onnx:cuda, xla:cuda, xla:cpu (xla needs a build with -tags xla), go; default $GOMLX_BACKEND, else onnx:cpu when ONNX Runtime is installed, else go")
 	batch        = flag.Int("batch", 64, "inference batch size of model folders (fixed; the last batch is padded)")
 	tta          = flag.Bool("tta", true, "average each prediction of a model folder with that of the mirrored image, as training's test evaluation does (-tta=false halves the inference work)")
 	labelsFlag   = flag.String("name_labels", "auto", "compute metrics against the UTKFace labels in the file names: auto (when 90% of names carry them), on, off")

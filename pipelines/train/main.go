@@ -34,7 +34,7 @@ var (
 	weightDecay = flag.Float64("weight_decay", 0.05, "AdamW weight decay (not applied to BatchNorm and biases)")
 	patience    = flag.Int("patience", 0, "stop after this many epochs without improvement (validation MAE for age, accuracy for gender), restoring the best; 0: run the whole schedule and keep the best")
 	seed        = flag.Int64("seed", 42, "seed of the weights, dropout, shuffling and augmentation: a run is reproducible on one backend")
-	backend     = flag.String("backend", "", "GoMLX backend: onnx:cpu, onnx:cuda, xla:cuda, go; default $GOMLX_BACKEND, else onnx:cpu when ONNX Runtime is installed, else go")
+	backend     = flag.String("backend", "", "GoMLX backend: onnx:cpu, onnx:cuda, xla:cuda, xla:cpu (xla needs a build with -tags xla), go; default $GOMLX_BACKEND, else onnx:cpu when ONNX Runtime is installed, else go")
 	resume      = flag.Bool("resume", false, "continue the run in --out from its last completed epoch")
 	shuffle     = flag.Int("shuffle", 2048, "shuffle buffer, in examples")
 	workers     = flag.Int("workers", 0, "decode goroutines (0: one per core)")

@@ -5,6 +5,7 @@
 // matrices made in the graph, so that no transfer is timed.
 //
 //	go run ./scripts/benchtrain -backbone cnn-s -size 64 -batch 128
+//	go run -tags xla ./scripts/benchtrain -backend xla:cuda -describe
 package main
 
 import (
@@ -33,11 +34,18 @@ func main() {
 	infer := flag.Int("infer", 20, "timed inference batches")
 	backend := flag.String("backend", "", "GoMLX backend (default: as the train binary chooses)")
 	peak := flag.Bool("peak", true, "also time the backend's float32 matrix product")
+	describe := flag.Bool("describe", false, "only open the backend and print what it is (exit 1 with the reason when it can't be opened)")
 	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("benchtrain: ")
 
 	b, name, err := model.NewBackend(*backend)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *describe {
+		fmt.Printf("%s: %s\n", name, b.Description())
+		return
 	}
 	net, err := model.NewNet(b, model.Spec{Task: model.TaskAge, Backbone: *backbone, InputSize: *size, AgeScale: 10, AgeShift: 29}, 1)
 	if err != nil {
