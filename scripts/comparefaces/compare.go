@@ -65,31 +65,31 @@ type Pred struct {
 }
 
 // readOurs reads the predictions of a pipelines/score output, by file name,
-// and the number of inputs of that run.
-func readOurs(dir string) (map[string]Pred, int, error) {
+// and the run's summary.
+func readOurs(dir string) (map[string]Pred, transforms.ScoreSummary, error) {
 	var sum transforms.ScoreSummary
 	data, err := os.ReadFile(filepath.Join(dir, transforms.SummaryFile))
 	if err != nil {
-		return nil, 0, err
+		return nil, sum, err
 	}
 	if err := json.Unmarshal(data, &sum); err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", transforms.SummaryFile, err)
+		return nil, sum, fmt.Errorf("%s: %w", transforms.SummaryFile, err)
 	}
 	parts, err := filepath.Glob(filepath.Join(dir, transforms.PredictionsDir, "*.parquet"))
 	if err != nil {
-		return nil, 0, err
+		return nil, sum, err
 	}
 	out := map[string]Pred{}
 	for _, p := range parts {
 		rows, err := parquet.ReadFile[schemas.Prediction](p)
 		if err != nil {
-			return nil, 0, fmt.Errorf("reading %s: %w", p, err)
+			return nil, sum, fmt.Errorf("reading %s: %w", p, err)
 		}
 		if err := addOurs(out, rows); err != nil {
-			return nil, 0, err
+			return nil, sum, err
 		}
 	}
-	return out, sum.Inputs, nil
+	return out, sum, nil
 }
 
 // addOurs adds prediction rows to preds by file name.
@@ -110,10 +110,11 @@ func addOurs(preds map[string]Pred, rows []schemas.Prediction) error {
 	return nil
 }
 
-// TheirRun is face-api's summary.json: the images it was given and the wall
-// time it took, model loading excluded.
+// TheirRun is face-api's summary.json: the images it was given, those it
+// failed on and the wall time it took, model loading excluded.
 type TheirRun struct {
 	Images      int     `json:"images"`
+	Failed      int     `json:"failed"`
 	WallSeconds float64 `json:"wall_s"`
 }
 
@@ -249,7 +250,8 @@ func join(ours, theirs map[string]Pred) (Joined, error) {
 
 // Rate is a run's throughput.
 type Rate struct {
-	Images  int
+	Images  int // inputs
+	Failed  int // inputs not predicted (rejected or failed)
 	Seconds float64
 }
 
@@ -281,8 +283,10 @@ func writeTable(w io.Writer, j Joined, rates Rates) error {
 			rows = append(rows, row{band, o, t})
 		}
 	}
-	fmt.Fprintf(w, "%d images predicted by both (%d by ours only, %d by face-api only, %d without labels in the name)\n\n",
-		len(j.Ours), j.OnlyOurs, j.OnlyTheirs, j.Unlabelled)
+	fmt.Fprintf(w, "%d labelled images predicted by both. Inputs: ours %d (%d not predicted), face-api %d (%d not predicted);\n"+
+		"predicted by ours only %d, by face-api only %d; predicted by both without labels in the name %d.\n\n",
+		len(j.Ours), rates.Ours.Images, rates.Ours.Failed, rates.Theirs.Images, rates.Theirs.Failed,
+		j.OnlyOurs, j.OnlyTheirs, j.Unlabelled)
 	const format = "%-8s %6s  %9s %13s  %9s %13s  %9s %13s\n"
 	fmt.Fprintf(w, format, "age band", "n", "MAE ours", "MAE face-api", "acc ours", "acc face-api", "AUC ours", "AUC face-api")
 	for _, r := range rows {

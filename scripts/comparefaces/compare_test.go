@@ -238,8 +238,8 @@ func TestCompare(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(filepath.Join(ours, "summary.json"), `{"inputs": 3, "scored": 3}`)
-	write(filepath.Join(theirs, "summary.json"), `{"images": 3, "wall_s": 0.5}`)
+	write(filepath.Join(ours, "summary.json"), `{"inputs": 4, "scored": 3, "rejected": 1}`)
+	write(filepath.Join(theirs, "summary.json"), `{"images": 4, "failed": 1, "wall_s": 0.5}`)
 	write(filepath.Join(theirs, "part-0.jsonl"), `{"file":"25_1_0_a.jpg","age":21,"gender":"female","gender_probability":0.8}
 {"file":"38_1_1_c.jpg","age":38,"gender":"male","gender_probability":0.6}
 `)
@@ -255,12 +255,13 @@ func TestCompare(t *testing.T) {
 	// (the 38-year-old woman at p_female 0.4), AUC 0.5 (0.4 < 0.45 < 0.8),
 	// and 0 in 30-39 (0.4 < 0.45).
 	for _, want := range []string{
-		"3 images predicted by both (0 by ours only, 0 by face-api only, 0 without labels in the name)",
+		"3 labelled images predicted by both. Inputs: ours 4 (1 not predicted), face-api 4 (1 not predicted);\n" +
+			"predicted by ours only 0, by face-api only 0; predicted by both without labels in the name 0.",
 		"age band      n   MAE ours  MAE face-api   acc ours  acc face-api   AUC ours  AUC face-api",
 		"all           3       2.67          1.33      66.7%         66.7%      1.000         0.500",
 		"20-29         1       2.00          4.00     100.0%        100.0%          -             -",
 		"30-39         2       3.00          0.00      50.0%         50.0%      1.000         0.000",
-		"images/s: ours 2.0 (3 images in 1.50 s), face-api 6.0 (3 images in 0.50 s); ours/face-api 0.33x",
+		"images/s: ours 2.7 (4 images in 1.50 s), face-api 8.0 (4 images in 0.50 s); ours/face-api 0.33x",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -67,7 +67,7 @@ func usage() {
 
 // compare reads both sides' outputs and prints the comparison.
 func compare(w io.Writer, oursDir string, oursWall time.Duration, theirsDir string) error {
-	ours, oursInputs, err := readOurs(oursDir)
+	ours, oursRun, err := readOurs(oursDir)
 	if err != nil {
 		return err
 	}
@@ -80,8 +80,8 @@ func compare(w io.Writer, oursDir string, oursWall time.Duration, theirsDir stri
 		return err
 	}
 	rates := Rates{
-		Ours:   Rate{Images: oursInputs, Seconds: oursWall.Seconds()},
-		Theirs: Rate{Images: theirsRun.Images, Seconds: theirsRun.WallSeconds},
+		Ours:   Rate{Images: oursRun.Inputs, Failed: oursRun.Rejected, Seconds: oursWall.Seconds()},
+		Theirs: Rate{Images: theirsRun.Images, Failed: theirsRun.Failed, Seconds: theirsRun.WallSeconds},
 	}
 	return writeTable(w, j, rates)
 }
