@@ -114,4 +114,6 @@ echo
 echo "  (face-api.js: from the start signal, after model loading, to the last process's end; ours: the"
 echo "   run time its summary prints, after model loading. Not timed: face-api.js's model loading and"
 echo "   warm-up, $load; our whole process including it took $(echo "$t1 $t0" | awk '{printf "%.2f", $1 - $2}') s)"
+own=$(sed -n 's/^ *against the labels in the names: //p' "$tmp/score.log")
+if [ -n "$own" ]; then echo "pipelines/score's own metrics, a check of the join: $own"; fi
 echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
