@@ -1,0 +1,194 @@
+// Runs face-api.js's age and gender network (@vladmandic/face-api, TensorFlow.js
+// on its WASM backend) on a list of images, without face detection: each
+// whole image is the face (UTKFace images are already aligned crops).
+// scripts/bench-faceapi.sh runs it against our scoring pipeline.
+//
+//   node agegender.js --list=FILE --out=DIR [--procs=2] [--batch=16]
+//
+// FILE holds one image path a line. The primary process splits the list
+// round-robin between --procs child processes (one per core). Each child
+// loads the model, runs one warm-up batch and reports ready; once all are
+// ready the primary starts the clock and tells them to go. Each child then
+// decodes its images (sharp), predicts in batches of --batch and writes
+// DIR/part-K.jsonl, one line per image:
+//
+//   {"file":"25_1_0_x.jpg.chip.jpg","path":"...","age":27.3,"gender":"female","gender_probability":0.91}
+//
+// or {"file":...,"path":...,"error":"..."} for an image that failed. The
+// clock stops when the last child is done: DIR/summary.json holds the image
+// count and that wall time (decoding, inference and writing, not model loading).
+//
+// Preprocessing is face-api's own: each decoded image goes to
+// predictAgeAndGender as an RGB tensor [H, W, 3] of 0-255 values, and the
+// library prepares it as in @vladmandic/face-api 1.7.15, src/ (the same code
+// is in dist/face-api.node-wasm.js, which runs here):
+//   - xception/TinyXception.ts:47-49: input.toBatchTensor(112, true), cast to
+//     float32, normalize(x, [122.782, 117.001, 104.298]), then .div(255);
+//   - dom/NetInput.ts:129-137 (toBatchTensor): for a tensor input,
+//     padToSquare(img, isCenterInputs=true), then, unless already 112x112,
+//     tf.image.resizeBilinear(img, [112, 112], alignCorners=false,
+//     halfPixelCenters=false) (TF1's legacy bilinear, no antialiasing), and
+//     dom/NetInput.ts:147 stacks the batch as float32;
+//   - ops/padToSquare.ts:11-30: zeros appended on both sides of the shorter
+//     side (round(diff/2) after, the rest before); 200x200 UTKFace images
+//     need none;
+//   - ops/normalize.ts:3-12: subtracts the mean per channel (RGB order) on
+//     0-255 values.
+// So the order is: pad to square with 0, resize to 112x112 (legacy
+// bilinear) on 0-255 values, subtract the mean RGB, divide by 255. Browsers
+// take another path (dom/NetInput.ts:140-141, a canvas drawn at 112x112),
+// which this Node run does not use.
+//
+// Outputs (ageGenderNet/AgeGenderNet.ts:42-47, 53-75): age in years from a
+// linear layer; gender a softmax over [male, female], reported as the label
+// and its probability (male when P(male) > 0.5).
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { fork } = require('child_process');
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => {
+  const m = /^--([^=]+)=(.*)$/.exec(a);
+  if (!m) throw new Error(`bad argument ${a} (want --name=value)`);
+  return [m[1], m[2]];
+}));
+const batchSize = Number(args.batch || 16);
+
+function modelDir() {
+  return path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+}
+
+async function primary() {
+  if (!args.list || !args.out) {
+    console.error('usage: node agegender.js --list=FILE --out=DIR [--procs=2] [--batch=16]');
+    process.exit(2);
+  }
+  const procs = Number(args.procs || 2);
+  const files = fs.readFileSync(args.list, 'utf8').split('\n').filter((l) => l !== '');
+  fs.mkdirSync(args.out, { recursive: true });
+  const children = [];
+  for (let k = 0; k < procs; k++) {
+    const mine = files.filter((_, i) => i % procs === k);
+    const child = fork(__filename, [`--batch=${batchSize}`], { env: { ...process.env, FACEAPI_CHILD: String(k) } });
+    children.push(new Promise((resolve, reject) => {
+      child.on('message', (m) => {
+        if (m.type === 'ready') child.emit('ready-msg', m);
+        if (m.type === 'done') resolve({ ...m, end: performance.now() });
+      });
+      child.on('exit', (code) => { if (code !== 0) reject(new Error(`child ${k} exited with ${code}`)); });
+      child.send({ type: 'files', files: mine, out: path.join(args.out, `part-${k}.jsonl`) });
+    }));
+    children[k].child = child;
+  }
+  const ready = await Promise.all(children.map((c) => new Promise((resolve) => c.child.once('ready-msg', resolve))));
+  const t0 = performance.now();
+  for (const c of children) c.child.send({ type: 'go' });
+  const done = await Promise.all(children);
+  const wall = (Math.max(...done.map((d) => d.end)) - t0) / 1000;
+  const summary = {
+    images: files.length,
+    failed: done.reduce((s, d) => s + d.failed, 0),
+    wall_s: wall,
+    images_per_s: files.length / wall,
+    procs,
+    batch: batchSize,
+    backend: ready[0].backend,
+    threads_per_proc: ready[0].threads,
+    load_s: ready.map((r) => r.load_s),
+    per_proc: done.map((d) => ({ images: d.images, seconds: d.seconds })),
+    versions: ready[0].versions,
+  };
+  fs.writeFileSync(path.join(args.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  console.log(`faceapi: ${files.length} images in ${wall.toFixed(2)} s (${summary.images_per_s.toFixed(1)} images/s), ${procs} processes, batch ${batchSize}, ${summary.backend} backend, ${summary.threads_per_proc} thread each`);
+}
+
+// nextMessage returns the next message from the primary. Messages are queued
+// from the start, so none is lost while the model loads.
+const inbox = [];
+const waiting = [];
+if (process.env.FACEAPI_CHILD !== undefined) {
+  process.on('message', (m) => (waiting.length ? waiting.shift()(m) : inbox.push(m)));
+}
+const nextMessage = () => (inbox.length ? Promise.resolve(inbox.shift()) : new Promise((resolve) => waiting.push(resolve)));
+
+async function child() {
+  const t0 = performance.now();
+  const sharp = require('sharp');
+  const tf = require('@tensorflow/tfjs');
+  const wasm = require('@tensorflow/tfjs-backend-wasm');
+  const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
+  sharp.concurrency(1); // libvips threads per image: one core per process
+  wasm.setThreadsCount(1); // Node has no WASM threads anyway; be explicit
+  await tf.setBackend('wasm');
+  await tf.ready();
+  await faceapi.nets.ageGenderNet.loadFromDisk(modelDir());
+  const job = await nextMessage();
+
+  // decode returns an int32 RGB tensor [H, W, 3] of the file, or an Error.
+  const decode = async (file) => {
+    try {
+      const { data, info } = await sharp(file).toColourspace('srgb').removeAlpha()
+        .raw().toBuffer({ resolveWithObject: true });
+      if (info.channels !== 3) throw new Error(`${info.channels} channels`);
+      return tf.tensor3d(data, [info.height, info.width, 3], 'int32');
+    } catch (err) {
+      return err;
+    }
+  };
+  const predict = async (tensors) => {
+    const out = await faceapi.nets.ageGenderNet.predictAgeAndGender(tensors);
+    return Array.isArray(out) ? out : [out];
+  };
+
+  // Warm-up: one batch the size of a real one, so that no kernel setup is timed.
+  const warm = Array.from({ length: Math.min(batchSize, Math.max(job.files.length, 1)) }, () => tf.zeros([200, 200, 3], 'int32'));
+  await predict(warm);
+  tf.dispose(warm);
+  process.send({
+    type: 'ready',
+    backend: tf.getBackend(),
+    threads: wasm.getThreadsCount(),
+    load_s: (performance.now() - t0) / 1000,
+    versions: { faceapi: faceapi.version, tfjs: tf.version.tfjs, sharp: sharp.versions.sharp, vips: sharp.versions.vips, node: process.versions.node },
+  });
+  await nextMessage(); // go
+
+  const start = performance.now();
+  const lines = [];
+  let failed = 0;
+  const files = job.files;
+  const decodeBatch = (i) => Promise.all(files.slice(i, i + batchSize).map(decode));
+  let next = decodeBatch(0);
+  for (let i = 0; i < files.length; i += batchSize) {
+    const decoded = await next;
+    if (i + batchSize < files.length) next = decodeBatch(i + batchSize); // decode ahead while predicting
+    const ok = [];
+    decoded.forEach((d, j) => {
+      const file = files[i + j];
+      if (d instanceof Error) {
+        failed++;
+        lines.push(JSON.stringify({ file: path.basename(file), path: file, error: String(d.message) }));
+      } else {
+        ok.push({ file, tensor: d });
+      }
+    });
+    if (ok.length > 0) {
+      const preds = await predict(ok.map((o) => o.tensor));
+      tf.dispose(ok.map((o) => o.tensor));
+      preds.forEach((p, j) => {
+        lines.push(JSON.stringify({
+          file: path.basename(ok[j].file), path: ok[j].file, age: p.age, gender: p.gender, gender_probability: p.genderProbability,
+        }));
+      });
+    }
+  }
+  fs.writeFileSync(job.out, lines.length ? `${lines.join('\n')}\n` : '');
+  process.send({ type: 'done', images: files.length, failed, seconds: (performance.now() - start) / 1000 });
+  process.disconnect();
+}
+
+(process.env.FACEAPI_CHILD !== undefined ? child() : primary()).catch((err) => {
+  console.error(`faceapi: ${err.stack || err}`);
+  process.exit(1);
+});
