@@ -16,8 +16,8 @@ import (
 
 	"github.com/facepipe/facepipe/evaluate"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms"
 	"github.com/facepipe/facepipe/transforms/labels"
+	"github.com/facepipe/facepipe/transforms/score"
 )
 
 // list writes the paths of the written images of split in an ingest output,
@@ -66,16 +66,16 @@ type Pred struct {
 
 // readOurs reads the predictions of a pipelines/score output, by file name,
 // and the run's summary.
-func readOurs(dir string) (map[string]Pred, transforms.ScoreSummary, error) {
-	var sum transforms.ScoreSummary
-	data, err := os.ReadFile(filepath.Join(dir, transforms.SummaryFile))
+func readOurs(dir string) (map[string]Pred, score.Summary, error) {
+	var sum score.Summary
+	data, err := os.ReadFile(filepath.Join(dir, score.SummaryFile))
 	if err != nil {
 		return nil, sum, err
 	}
 	if err := json.Unmarshal(data, &sum); err != nil {
-		return nil, sum, fmt.Errorf("%s: %w", transforms.SummaryFile, err)
+		return nil, sum, fmt.Errorf("%s: %w", score.SummaryFile, err)
 	}
-	parts, err := filepath.Glob(filepath.Join(dir, transforms.PredictionsDir, "*.parquet"))
+	parts, err := filepath.Glob(filepath.Join(dir, score.PredictionsDir, "*.parquet"))
 	if err != nil {
 		return nil, sum, err
 	}

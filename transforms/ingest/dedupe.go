@@ -9,6 +9,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/progress"
 	"github.com/facepipe/facepipe/transforms/rejects"
@@ -25,7 +26,7 @@ const (
 
 func init() {
 	register.Function1x2[Item, string, Item](keyBySHA)
-	register.DoFn6x0[context.Context, string, func(*Item) bool, func(Item), func(Outcome), func(DupGroup)](&resolveFn{})
+	beamreg.DoFn(&resolveFn{})
 	register.Iter1[Item]()
 	register.Emitter1[DupGroup]()
 }

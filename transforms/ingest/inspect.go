@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/labels"
@@ -27,9 +28,9 @@ var (
 )
 
 func init() {
-	register.DoFn3x1[context.Context, []byte, func(string), error](&listFn{})
+	beamreg.DoFn(&listFn{})
 	register.Emitter1[string]()
-	register.DoFn4x0[context.Context, string, func(Item), func(Outcome)](&inspectFn{})
+	beamreg.DoFn(&inspectFn{})
 	register.Emitter1[Item]()
 	register.Emitter1[Outcome]()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/outfile"
@@ -33,7 +34,7 @@ type ManifestFact struct {
 
 func init() {
 	beam.RegisterType(reflect.TypeOf(ManifestFact{}))
-	register.DoFn4x1[context.Context, int, func(*ManifestFact) bool, func(string), error](&writeManifestFn{})
+	beamreg.DoFn(&writeManifestFn{})
 	register.Function1x2[int, int, ManifestFact](inputsOutcome)
 	register.Function1x2[ShardResult, int, ManifestFact](shardOutcome)
 	register.Function1x2[rejects.Result, int, ManifestFact](rejectsOutcome)

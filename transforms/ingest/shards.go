@@ -15,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 
+	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/example"
@@ -30,13 +31,13 @@ import (
 const TFRecordDir = "tfrecords"
 
 func init() {
-	register.DoFn2x1[context.Context, Item, Item](&assignSplitFn{})
-	register.DoFn1x2[Item, string, int64](&estimateFn{})
+	beamreg.DoFn(&assignSplitFn{})
+	beamreg.DoFn(&estimateFn{})
 	register.Function1x2[Item, string, Item](keyBySplit)
-	register.DoFn4x1[string, func(*Item) bool, func(*int64) bool, func(string, Item), error](&assignShardFn{})
+	beamreg.DoFn(&assignShardFn{})
 	register.Iter1[int64]()
 	register.Emitter2[string, Item]()
-	register.DoFn5x1[context.Context, string, func(*Item) bool, func(ShardResult), func(Outcome), error](&writeShardFn{})
+	beamreg.DoFn(&writeShardFn{})
 	register.Emitter1[ShardResult]()
 }
 

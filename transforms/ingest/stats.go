@@ -9,6 +9,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/labelstats"
@@ -41,7 +42,7 @@ func init() {
 	register.Function1x2[DupGroup, int, StatsFact](groupFact)
 	register.Function1x2[Outcome, int, StatsFact](outcomeFact)
 	register.Iter1[StatsFact]()
-	register.DoFn4x1[context.Context, int, func(*StatsFact) bool, func(StatsResult), error](&writeStatsFn{})
+	beamreg.DoFn(&writeStatsFn{})
 	register.Emitter1[StatsResult]()
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/outfile"
 )
@@ -29,7 +30,7 @@ func init() {
 	for _, t := range []any{Result{}, schemas.Reject{}} {
 		beam.RegisterType(reflect.TypeOf(t))
 	}
-	register.DoFn4x1[context.Context, int, func(*schemas.Reject) bool, func(Result), error](&writeFn{})
+	beamreg.DoFn(&writeFn{})
 	register.Function1x1[[]byte, schemas.Reject](sentinel)
 	register.Function1x2[schemas.Reject, int, schemas.Reject](addKey)
 	register.Iter1[schemas.Reject]()

@@ -23,6 +23,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 	"github.com/gomlx/compute"
 
+	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/schemas"
@@ -72,9 +73,9 @@ func init() {
 	for _, t := range []any{PartResult{}} {
 		beam.RegisterType(reflect.TypeOf(t))
 	}
-	register.DoFn3x1[context.Context, []byte, func(int64, string), error](&listFn{})
+	beamreg.DoFn(&listFn{})
 	register.Emitter2[int64, string]()
-	register.DoFn5x1[context.Context, int64, func(*string) bool, func(PartResult), func(schemas.Reject), error](&scoreFn{})
+	beamreg.DoFn(&scoreFn{})
 	register.Iter1[string]()
 	register.Emitter1[PartResult]()
 }

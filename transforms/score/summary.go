@@ -25,6 +25,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"github.com/facepipe/facepipe/evaluate"
+	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/labels"
@@ -68,7 +69,7 @@ func init() {
 	register.Function1x2[PartResult, int, Fact](partScoreFact)
 	register.Function1x2[rejects.Result, int, Fact](rejectsScoreFact)
 	register.Iter1[Fact]()
-	register.DoFn4x1[context.Context, int, func(*Fact) bool, func(string), error](&writeSummaryFn{})
+	beamreg.DoFn(&writeSummaryFn{})
 }
 
 func inputsScoreFact(n int) (int, Fact)      { return 0, Fact{Kind: "inputs", Inputs: n} }
