@@ -14,7 +14,11 @@
 #   - ingest links libjpeg-turbo statically (-tags turbojpeg, a fully static
 #     binary) when its headers and static library are installed here
 #     (Debian: libturbojpeg0-dev), else it uses the pure-Go decoder;
-#   - score is built without cgo. ONNX Runtime is loaded at run time: pass
+#   - score needs cgo (GoMLX's ONNX Runtime backend loads the library
+#     through it), so it is linked dynamically against glibc. It must be
+#     built on linux/amd64 with a glibc no newer than the container's
+#     (apache/beam_go_sdk:2.77.0 is Debian bookworm, glibc 2.36, as this
+#     project's machines are). ONNX Runtime is loaded at run time: pass
 #     --backend=onnx:cpu and each worker fetches it (the workers need
 #     internet access), or use an --sdk_container_image that has it and sets
 #     ONNXRUNTIME_SHARED_LIBRARY_PATH. Without either, score runs on the
@@ -52,6 +56,13 @@ if [ "$pipeline" = ingest ] && [ -f /usr/include/turbojpeg.h ] && command -v gcc
 	echo "dataflow.sh: building $worker (linux/amd64, libjpeg-turbo, static)" >&2
 	CGO_ENABLED=1 GOOS=linux GOARCH=amd64 go build -trimpath \
 		-tags turbojpeg,netgo,osusergo -ldflags '-s -w -linkmode external -extldflags "-static"' -o "$worker" "./pipelines/$pipeline"
+elif [ "$pipeline" = score ]; then
+	if [ "$(go env GOHOSTOS)/$(go env GOHOSTARCH)" != linux/amd64 ]; then
+		echo "dataflow.sh: the score worker needs cgo: build it on linux/amd64 (glibc 2.36 or older)" >&2
+		exit 2
+	fi
+	echo "dataflow.sh: building $worker (linux/amd64, cgo, glibc $(ldd --version | head -1 | awk '{print $NF}'))" >&2
+	CGO_ENABLED=1 go build -trimpath -ldflags '-s -w' -o "$worker" "./pipelines/$pipeline"
 else
 	echo "dataflow.sh: building $worker (linux/amd64, pure Go)" >&2
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags '-s -w' -o "$worker" "./pipelines/$pipeline"

@@ -7,7 +7,7 @@
 # It prints the GPU, the driver and the CUDA version; installs what is
 # missing (ONNX Runtime's CPU build, its GPU build when a digest is known or
 # given, XLA's PJRT CUDA plugin; --no-install skips that); builds the
-# binaries once with -tags onnx,xla; ingests 2,000 images (the first 2,000 of
+# binaries once with -tags xla; ingests 2,000 images (the first 2,000 of
 # --images, else a generated sample) at 224×224 float32; then on each GPU
 # backend that opens (onnx:cuda, xla:cuda):
 #   - times a training step and inference of cnn-s and resnet-s at 224×224
@@ -107,8 +107,8 @@ run() {
 	fi
 }
 
-say "building the binaries (-tags onnx,xla)"
-run build go build -tags onnx,xla -o "$bin/" ./pipelines/ingest ./pipelines/train ./pipelines/score \
+say "building the binaries (-tags xla)"
+run build go build -tags xla -o "$bin/" ./pipelines/ingest ./pipelines/train ./pipelines/score \
 	./scripts/benchtrain ./scripts/predcompare ./scripts/installpjrt ./scripts/genfixtures ||
 	die "the build failed (log: $logs/build.log)"
 say "built"

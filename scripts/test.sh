@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test suite: what CI runs (.ci/run calls this script after installing
+# libjpeg-turbo's headers). It installs ONNX Runtime when it is missing (the
+# ONNX export and onnx backend tests need it), then runs every test of the
+# default build, the libjpeg-turbo build's tests when its headers are
+# installed (apt-get install libturbojpeg0-dev), and the XLA build's
+# (-tags xla; tests that need a PJRT plugin or a GPU skip, saying why).
+# Extra arguments go to each go test, e.g. scripts/test.sh -count=1.
+set -euo pipefail
+export GOTOOLCHAIN=go1.27.3
+cd "$(dirname "$0")/.."
+eval "$(scripts/install-onnxruntime.sh)"
+
+go test "$@" ./...
+if [ -f /usr/include/turbojpeg.h ]; then
+	go test -tags turbojpeg "$@" ./transforms/...
+else
+	echo "test.sh: libturbojpeg0-dev is not installed: skipping the -tags turbojpeg tests" >&2
+fi
+go vet -tags xla ./pipelines/... ./model/... ./training/... ./scripts/...
+go test -tags xla "$@" ./model/... ./internal/pjrtinstall/
