@@ -113,7 +113,7 @@ func run(ctx context.Context) error {
 	}
 	// Open the models here once, so that a bad --model fails before the
 	// pipeline starts, and to name them in the summary.
-	b, backendName, err := model.NewBackendThreads(cfg.Backend, score.Threads())
+	b, backendName, err := score.Backend(cfg.Backend)
 	if err != nil {
 		return err
 	}

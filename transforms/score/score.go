@@ -137,19 +137,37 @@ type scoreFn struct {
 
 var (
 	loadMu sync.Mutex
-	loaded = map[string]compute.Backend{} // one backend per process and config
+	loaded = map[string]openBackend{} // one backend per process and config
 )
 
-func (f *scoreFn) Setup(ctx context.Context) error {
+type openBackend struct {
+	b    compute.Backend
+	name string
+}
+
+// Backend opens the compute backend that scoring uses in this process for a
+// --backend config ("" chooses), once: the workers of the embedded runner
+// and the binary's own checks before the run share it. (Two clients of one
+// GPU in a process, as XLA's PJRT would make, are best avoided.) It returns
+// the config it resolved to.
+func Backend(config string) (compute.Backend, string, error) {
 	loadMu.Lock()
 	defer loadMu.Unlock()
-	b, ok := loaded[f.Cfg.Backend]
-	if !ok {
-		var err error
-		if b, _, err = model.NewBackendThreads(f.Cfg.Backend, Threads()); err != nil {
-			return err
-		}
-		loaded[f.Cfg.Backend] = b
+	if o, ok := loaded[config]; ok {
+		return o.b, o.name, nil
+	}
+	b, name, err := model.NewBackendThreads(config, Threads())
+	if err != nil {
+		return nil, "", err
+	}
+	loaded[config] = openBackend{b, name}
+	return b, name, nil
+}
+
+func (f *scoreFn) Setup(ctx context.Context) error {
+	b, _, err := Backend(f.Cfg.Backend)
+	if err != nil {
+		return err
 	}
 	f.backend = b
 	scorers, err := OpenScorers(ctx, f.Cfg, b)
