@@ -15,7 +15,8 @@ const ONNXExport = true
 
 // ExportONNX writes the network as an ONNX file taking "images"
 // [batch,S,S,3] float32 NHWC RGB in [0,1] and giving "output" [batch,1]: age
-// in years, or the gender logit. The export needs an ONNX Runtime backend;
+// in years (a DLDL head's expected age), or the gender logit; for TaskBoth
+// [batch,2], the age then the gender logit (OutputColumns). The export needs an ONNX Runtime backend;
 // onnxBackend may be nil when the net's own backend is one.
 func (n *Net) ExportONNX(path string, batch int, onnxBackend compute.Backend) error {
 	if onnxBackend == nil {

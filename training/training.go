@@ -216,7 +216,7 @@ func trainLocal(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	trainer := train.NewTrainer(backend, net.Store, net.TrainFn(schedule), net.Loss(), model.AdamW(cfg.WeightDecay), nil, nil)
+	trainer := train.NewTrainer(backend, net.Store, net.TrainFn(schedule), model.Objective{Spec: spec}.Loss(), model.AdamW(cfg.WeightDecay), nil, nil)
 
 	fmt.Fprintf(cfg.Log, "train: %s on %s, %s, %d×%d input, backend %s\n",
 		cfg.Task, cfg.Backbone, cfg.Data, cfg.InputSize, cfg.InputSize, backendName)
@@ -438,14 +438,8 @@ func predict(ctx context.Context, cfg *Config, src *dataset.Source, p *model.Pre
 			return nil, err
 		}
 		for i := 0; i < b.Valid; i++ {
-			pr := evaluate.Prediction{File: b.Files[i], Age: int(b.Ages[i]), Gender: int(b.Genders[i]), Race: int(b.Races[i]),
-				PredAge: math.NaN(), PFemale: math.NaN()}
-			if cfg.Task == model.TaskGender {
-				pr.PFemale = out[i]
-			} else {
-				pr.PredAge = out[i]
-			}
-			preds = append(preds, pr)
+			preds = append(preds, evaluate.Prediction{File: b.Files[i], Age: int(b.Ages[i]), Gender: int(b.Genders[i]), Race: int(b.Races[i]),
+				PredAge: out[i].Age, PFemale: out[i].PFemale})
 		}
 	}
 }
