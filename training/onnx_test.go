@@ -153,3 +153,72 @@ func TestONNXExportMatches(t *testing.T) {
 		t.Fatal("no backbone variables compared")
 	}
 }
+
+// TestONNXExportOfBoth: a network with both heads, the age one DLDL, exports
+// one output [batch,2], the expected age in years and the gender logit,
+// which ONNX Runtime computes as GoMLX does; and scoring the export, as an
+// ONNX file of task both, gives the model folder's predictions.
+func TestONNXExportOfBoth(t *testing.T) {
+	ortBackendOrSkip(t)
+	ctx := context.Background()
+	cfg := config(t, model.TaskBoth)
+	cfg.AgeHead, cfg.Epochs, cfg.DLDLL1 = model.AgeHeadDLDL, 1, 1
+	if _, err := training.Train(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	card, err := model.ReadCard(cfg.Out)
+	if err != nil || card.ONNX == nil || strings.Join(card.ONNX.Columns, ",") != "age_years,gender_logit" {
+		t.Fatalf("card %+v, %v", card, err)
+	}
+	ort, _, err := model.NewBackend("onnx:cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ort.Finalize()
+	folder, err := model.OpenFolder(cfg.Out, ort, cfg.ONNXBatch, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer folder.Close()
+	exported, err := model.OpenONNX(filepath.Join(cfg.Out, model.ONNXFile), model.ONNXMeta{Task: model.TaskBoth, Range: "unit", Output: "logit", StoredSize: card.Preprocessing.StoredSize}, ort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exported.Close()
+	src, err := dataset.Open(ctx, cfg.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := src.Read(ctx, dataset.Options{Split: "valid", InputSize: cfg.InputSize, BatchSize: cfg.ONNXBatch, Pad: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	checked := 0
+	for {
+		b, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := folder.Predict(b.Images)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := exported.Predict(b.Images)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < b.Valid; i++ {
+			if math.Abs(got[i].Age-want[i].Age) > 1e-3 || math.Abs(got[i].PFemale-want[i].PFemale) > 1e-4 || math.IsNaN(got[i].Age+got[i].PFemale) {
+				t.Fatalf("image %d: ONNX Runtime %+v, GoMLX %+v", i, got[i], want[i])
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("nothing compared")
+	}
+}

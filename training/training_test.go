@@ -151,41 +151,55 @@ func TestGenderLearns(t *testing.T) {
 }
 
 // TestResumeMatchesUninterrupted: a run stopped after 2 epochs and resumed
-// ends exactly where an uninterrupted run does.
+// ends exactly where an uninterrupted run does, also with the moving average
+// of the weights and mixup.
 func TestResumeMatchesUninterrupted(t *testing.T) {
-	cfg := config(t, model.TaskAge)
-	cfg.Epochs = 4
-	whole, err := training.Train(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	split := cfg
-	split.Out = t.TempDir()
-	split.StopAfter = 2
-	part, err := training.Train(context.Background(), split)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(part.Curve) != 2 {
-		t.Fatalf("stopped after %d epochs, want 2", len(part.Curve))
-	}
-	split.StopAfter, split.Resume = 0, true
-	rest, err := training.Train(context.Background(), split)
-	if err != nil {
-		t.Fatal(err)
-	}
-	strip := func(c []training.Epoch) []training.Epoch {
-		out := append([]training.Epoch(nil), c...)
-		for i := range out {
-			out[i].Seconds, out[i].ImagesPerS = 0, 0
-		}
-		return out
-	}
-	if !reflect.DeepEqual(strip(rest.Curve), strip(whole.Curve)) {
-		t.Errorf("resumed curve\n%+v\nuninterrupted\n%+v", rest.Curve, whole.Curve)
-	}
-	if *rest.Test.Overall.AgeMAE != *whole.Test.Overall.AgeMAE {
-		t.Errorf("test MAE %v resumed, %v uninterrupted", *rest.Test.Overall.AgeMAE, *whole.Test.Overall.AgeMAE)
+	for _, c := range []struct {
+		name string
+		set  func(*training.Config)
+	}{
+		{"age", func(*training.Config) {}},
+		{"both, dldl, ema, mixup", func(c *training.Config) {
+			c.Task, c.AgeHead, c.DLDLL1, c.EMA, c.Mixup = model.TaskBoth, model.AgeHeadDLDL, 1, 0.9, 0.4
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := config(t, model.TaskAge)
+			cfg.Epochs = 4
+			c.set(&cfg)
+			whole, err := training.Train(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			split := cfg
+			split.Out = t.TempDir()
+			split.StopAfter = 2
+			part, err := training.Train(context.Background(), split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(part.Curve) != 2 {
+				t.Fatalf("stopped after %d epochs, want 2", len(part.Curve))
+			}
+			split.StopAfter, split.Resume = 0, true
+			rest, err := training.Train(context.Background(), split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			strip := func(c []training.Epoch) []training.Epoch {
+				out := append([]training.Epoch(nil), c...)
+				for i := range out {
+					out[i].Seconds, out[i].ImagesPerS = 0, 0
+				}
+				return out
+			}
+			if !reflect.DeepEqual(strip(rest.Curve), strip(whole.Curve)) {
+				t.Errorf("resumed curve\n%+v\nuninterrupted\n%+v", rest.Curve, whole.Curve)
+			}
+			if *rest.Test.Overall.AgeMAE != *whole.Test.Overall.AgeMAE {
+				t.Errorf("test MAE %v resumed, %v uninterrupted", *rest.Test.Overall.AgeMAE, *whole.Test.Overall.AgeMAE)
+			}
+		})
 	}
 }
 
