@@ -3,6 +3,7 @@ package model
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -83,29 +84,41 @@ type ensembleScorer struct {
 // the same tasks from the same input.
 func openEnsemble(dir string, card *Card, backend compute.Backend, batch int, flipTTA bool) (Scorer, error) {
 	e := &ensembleScorer{card: card}
+	var first *Card
 	for _, m := range card.Members {
-		sc, err := OpenFolder(filepath.Join(dir, filepath.FromSlash(m)), backend, batch, flipTTA)
+		mdir := filepath.Join(dir, filepath.FromSlash(m))
+		c, err := ReadCard(mdir)
+		if err == nil {
+			if first == nil {
+				first = c
+			}
+			err = SameTaskAndInput(first, c)
+		}
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("ensemble %s: member %s: %w", dir, m, err)
+		}
+		sc, err := OpenFolder(mdir, backend, batch, flipTTA)
 		if err != nil {
 			e.Close()
 			return nil, fmt.Errorf("ensemble %s: %w", dir, err)
 		}
 		e.members = append(e.members, sc)
-		if err := SameInputAndTask(e.members[0], sc); err != nil {
-			e.Close()
-			return nil, fmt.Errorf("ensemble %s: member %s: %w", dir, m, err)
-		}
 	}
 	return e, nil
 }
 
-// SameInputAndTask fails unless two scorers predict the same tasks from the
-// same preprocessing, as the members of an ensemble must.
-func SameInputAndTask(a, b Scorer) error {
-	as, ai := a.Input()
-	bs, bi := b.Input()
-	if a.Task() != b.Task() || as != bs || ai != bi {
+// SameTaskAndInput fails unless the model b predicts the same tasks as a
+// from the same input and is no ensemble, as the members of an ensemble
+// must.
+func SameTaskAndInput(a, b *Card) error {
+	if a.Task != b.Task || a.InputSize != b.InputSize || a.Preprocessing.StoredSize != b.Preprocessing.StoredSize {
 		return fmt.Errorf("task %s from %d×%d (stored %d×%d), where the first member has task %s from %d×%d (stored %d×%d)",
-			b.Task(), bi, bi, bs, bs, a.Task(), ai, ai, as, as)
+			b.Task, b.InputSize, b.InputSize, b.Preprocessing.StoredSize, b.Preprocessing.StoredSize,
+			a.Task, a.InputSize, a.InputSize, a.Preprocessing.StoredSize, a.Preprocessing.StoredSize)
+	}
+	if len(b.Members) > 0 {
+		return errors.New("an ensemble itself: give its members instead")
 	}
 	return nil
 }

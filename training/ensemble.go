@@ -93,6 +93,7 @@ func assembleLocal(ctx context.Context, cfg Config, members []string) (*Result, 
 	defer backend.Finalize()
 	card := &model.Card{Members: make([]string, len(members)), Combine: model.EnsembleCombine, Tool: "facepipe train",
 		Data: dataRef(&cfg, src), Backend: backendName, Seed: cfg.Seed, CommandLine: cfg.CommandLine}
+	var first *model.Card
 	var backbones []string
 	var seeds []int64
 	for i, m := range members {
@@ -102,21 +103,18 @@ func assembleLocal(ctx context.Context, cfg Config, members []string) (*Result, 
 			return nil, err
 		}
 		c, err := model.ReadCard(dst)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			if i == 0 {
+				first = c
+				card.Spec, card.Preprocessing, card.Output = c.Spec, c.Preprocessing, c.Output
+			}
+			err = model.SameTaskAndInput(first, c)
 		}
-		if len(c.Members) > 0 {
-			return nil, fmt.Errorf("member %s is an ensemble itself: give its members instead", m)
+		if err != nil {
+			return nil, fmt.Errorf("member %s: %w", m, err)
 		}
 		if c.Data.ManifestSHA256 != src.ManifestSHA256 {
 			fmt.Fprintf(cfg.Log, "train: warning: member %s was trained on other data (%s) than %s: its figures on it may be optimistic\n", m, c.Data.Dir, cfg.Data)
-		}
-		if i == 0 {
-			card.Spec, card.Preprocessing, card.Output = c.Spec, c.Preprocessing, c.Output
-		} else if c.Task != card.Task || c.InputSize != card.InputSize || c.Preprocessing.StoredSize != card.Preprocessing.StoredSize {
-			return nil, fmt.Errorf("member %s: task %s from %d×%d (stored %d×%d), where the first member has task %s from %d×%d (stored %d×%d)",
-				m, c.Task, c.InputSize, c.InputSize, c.Preprocessing.StoredSize, c.Preprocessing.StoredSize,
-				card.Task, card.InputSize, card.InputSize, card.Preprocessing.StoredSize, card.Preprocessing.StoredSize)
 		}
 		card.Members[i] = rel
 		card.Params += c.Params

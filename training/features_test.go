@@ -346,7 +346,7 @@ func smallData(t *testing.T, train, valid, test int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const splits, seed = "train=0.34,valid=0.33,test=0.33", 1
+	const splits, seed = "train=0.34,valid=0.33,test=0.33", 1 // the seed ingest uses
 	spec, err := split.Parse(splits)
 	if err != nil {
 		t.Fatal(err)
@@ -369,19 +369,7 @@ func smallData(t *testing.T, train, valid, test int) string {
 		t.Fatalf("not enough generated faces: %v left to place", left)
 	}
 	out := filepath.Join(root, "out")
-	cfg := transforms.IngestConfig{IngestParams: schemas.IngestParams{
-		Input: in, Output: out, ImageSize: 32, Encoding: schemas.EncodingUint8, Compression: "none",
-		Split: splits, Seed: seed, NumShards: 2, ShardMB: 256, MaxPixels: preprocess.DefaultMaxPixels,
-	}, NoStats: true}
-	ispec, err := cfg.Validate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, s := beam.NewPipelineWithRoot()
-	transforms.Ingest(s, cfg, ispec)
-	if _, err := beam.Run(context.Background(), "prism", p); err != nil {
-		t.Fatal(err)
-	}
+	ingest(t, in, out, splits, false)
 	return out
 }
 

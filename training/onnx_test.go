@@ -5,6 +5,7 @@ package training_test
 import (
 	"context"
 	"io"
+	"iter"
 	"math"
 	"os"
 	"path/filepath"
@@ -62,29 +63,13 @@ func TestONNXExportMatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer exe.Finalize()
-	src, err := dataset.Open(ctx, cfg.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := src.Read(ctx, dataset.Options{Split: "valid", InputSize: cfg.InputSize, BatchSize: cfg.ONNXBatch, Pad: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	p, err := net.NewPredictor(cfg.ONNXBatch, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	checked := 0
-	for {
-		b, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for b := range validBatches(t, cfg) {
 		want, err := p.Predict(b.Images)
 		if err != nil {
 			t.Fatal(err)
@@ -185,24 +170,8 @@ func TestONNXExportOfBoth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer exported.Close()
-	src, err := dataset.Open(ctx, cfg.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := src.Read(ctx, dataset.Options{Split: "valid", InputSize: cfg.InputSize, BatchSize: cfg.ONNXBatch, Pad: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	checked := 0
-	for {
-		b, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for b := range validBatches(t, cfg) {
 		want, err := folder.Predict(b.Images)
 		if err != nil {
 			t.Fatal(err)
@@ -220,5 +189,33 @@ func TestONNXExportOfBoth(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("nothing compared")
+	}
+}
+
+// validBatches reads the valid split of cfg.Data in padded batches of
+// cfg.ONNXBatch.
+func validBatches(t *testing.T, cfg training.Config) iter.Seq[*dataset.Batch] {
+	return func(yield func(*dataset.Batch) bool) {
+		src, err := dataset.Open(context.Background(), cfg.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := src.Read(context.Background(), dataset.Options{Split: "valid", InputSize: cfg.InputSize, BatchSize: cfg.ONNXBatch, Pad: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		for {
+			b, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !yield(b) {
+				return
+			}
+		}
 	}
 }

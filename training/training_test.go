@@ -46,10 +46,19 @@ func data(t *testing.T) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(root, "out")
+	ingest(t, in, out, "train=0.7,valid=0.15,test=0.15", true)
+	dataDir = out
+	return out
+}
+
+// ingest runs the ingest pipeline over the images in in, into out at 32×32,
+// uint8, with the splits given (seed 1), and with the statistics if asked.
+func ingest(t *testing.T, in, out, splits string, stats bool) {
+	t.Helper()
 	cfg := transforms.IngestConfig{IngestParams: schemas.IngestParams{
 		Input: in, Output: out, ImageSize: 32, Encoding: schemas.EncodingUint8, Compression: "none",
-		Split: "train=0.7,valid=0.15,test=0.15", Seed: 1, NumShards: 2, ShardMB: 256, MaxPixels: preprocess.DefaultMaxPixels,
-	}}
+		Split: splits, Seed: 1, NumShards: 2, ShardMB: 256, MaxPixels: preprocess.DefaultMaxPixels,
+	}, NoStats: !stats}
 	spec, err := cfg.Validate()
 	if err != nil {
 		t.Fatal(err)
@@ -59,8 +68,6 @@ func data(t *testing.T) string {
 	if _, err := beam.Run(context.Background(), "prism", p); err != nil {
 		t.Fatal(err)
 	}
-	dataDir = out
-	return out
 }
 
 func config(t *testing.T, task string) training.Config {
