@@ -139,15 +139,17 @@ func TestONNXExportMatches(t *testing.T) {
 	}
 }
 
-// TestONNXExportOfBoth: a network with both heads, the age one DLDL, exports
-// one output [batch,2], the expected age in years and the gender logit,
-// which ONNX Runtime computes as GoMLX does; and scoring the export, as an
-// ONNX file of task both, gives the model folder's predictions.
+// TestONNXExportOfBoth: a network with both heads, the age one DLDL, trained
+// with EMA, exports one output [batch,2], the expected age in years and the
+// gender logit, which ONNX Runtime computes as GoMLX does from the model
+// folder's weights (the moving averages: TestEMAWeightsAreKept); and scoring
+// the export, as an ONNX file of task both, gives the model folder's
+// predictions.
 func TestONNXExportOfBoth(t *testing.T) {
 	ortBackendOrSkip(t)
 	ctx := context.Background()
 	cfg := config(t, model.TaskBoth)
-	cfg.AgeHead, cfg.Epochs, cfg.DLDLL1 = model.AgeHeadDLDL, 1, 1
+	cfg.AgeHead, cfg.Epochs, cfg.DLDLL1, cfg.EMA = model.AgeHeadDLDL, 1, 1, 0.9
 	if _, err := training.Train(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
