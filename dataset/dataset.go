@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -47,23 +48,30 @@ func Open(ctx context.Context, dir string) (*Source, error) {
 	return &Source{Dir: dir, Manifest: m, ManifestSHA256: hex.EncodeToString(d[:])}, nil
 }
 
-// Records is the number of records of a split.
+// Records is the number of records of a split, or of splits joined by "+"
+// ("train+valid").
 func (s *Source) Records(split string) int {
-	if sp := s.Manifest.Split(split); sp != nil {
-		return sp.Records
+	n := 0
+	for _, name := range strings.Split(split, "+") {
+		if sp := s.Manifest.Split(name); sp != nil {
+			n += sp.Records
+		}
 	}
-	return 0
+	return n
 }
 
-// shards lists the paths of a split's shard files.
+// shards lists the paths of a split's shard files, or those of splits joined
+// by "+", in that order.
 func (s *Source) shards(split string) ([]string, error) {
-	sp := s.Manifest.Split(split)
-	if sp == nil {
-		return nil, fmt.Errorf("dataset: %s has no split %q", s.Dir, split)
-	}
 	var paths []string
-	for _, sh := range sp.Shards {
-		paths = append(paths, fsio.Join(s.Dir, sh.File))
+	for _, name := range strings.Split(split, "+") {
+		sp := s.Manifest.Split(name)
+		if sp == nil {
+			return nil, fmt.Errorf("dataset: %s has no split %q", s.Dir, name)
+		}
+		for _, sh := range sp.Shards {
+			paths = append(paths, fsio.Join(s.Dir, sh.File))
+		}
 	}
 	return paths, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -284,5 +285,35 @@ func BenchmarkReadSplit(b *testing.B) {
 		}
 		r.Close()
 		b.ReportMetric(float64(n)/b.Elapsed().Seconds()*float64(i+1)/float64(i+1), "images/s")
+	}
+}
+
+// TestJoinedSplits: splits joined by "+" read every record of each, once,
+// and count as their sum.
+func TestJoinedSplits(t *testing.T) {
+	dir, _ := ingestFixtures(t, 40, schemas.EncodingUint8, 16)
+	src, err := dataset.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := func(split string) []string {
+		var out []string
+		for _, b := range readAll(t, src, dataset.Options{Split: split, BatchSize: 4, Pad: true}) {
+			out = append(out, b.Files[:b.Valid]...)
+		}
+		sort.Strings(out)
+		return out
+	}
+	want := append(files("train"), files("valid")...)
+	sort.Strings(want)
+	got := files("train+valid")
+	if len(files("train")) == 0 || len(files("valid")) == 0 || !reflect.DeepEqual(got, want) {
+		t.Errorf("train+valid read %v, want train's and valid's records %v", got, want)
+	}
+	if n := src.Records("train+valid"); n != len(want) || n != src.Records("train")+src.Records("valid") {
+		t.Errorf("train+valid has %d records, want %d", n, len(want))
+	}
+	if _, err := src.Read(context.Background(), dataset.Options{Split: "train+nosuch", BatchSize: 4}); err == nil {
+		t.Error("a split that does not exist was read")
 	}
 }

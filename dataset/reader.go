@@ -16,7 +16,8 @@ import (
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
-// Options control a Reader.
+// Options control a Reader. Split names a split, or splits joined by "+"
+// ("train+valid"), read in that order.
 type Options struct {
 	Split       string
 	InputSize   int   // model input height and width; the stored size when 0

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/layers"
@@ -15,7 +16,23 @@ import (
 const (
 	TaskAge    = "age"    // regression in years, MAE loss
 	TaskGender = "gender" // logit of female, binary cross-entropy
+	TaskBoth   = "both"   // one network: a shared trunk, an age head and a gender head
 )
+
+// Age heads.
+const (
+	// AgeHeadL1 is one output, the age AgeScale·out + AgeShift, trained with
+	// the mean absolute error.
+	AgeHeadL1 = "l1"
+	// AgeHeadDLDL is label distribution learning: AgeBins logits, a softmax
+	// over the ages 0 to AgeBins-1, trained towards a Gaussian around the
+	// true age (see GaussianTarget); the prediction is the expected age.
+	AgeHeadDLDL = "dldl"
+)
+
+// AgeBins is the number of ages the DLDL head distributes over: 0 to 116
+// years.
+const AgeBins = 117
 
 // Built-in backbones, sized for training from scratch on CPU.
 var Backbones = map[string]string{
@@ -28,12 +45,33 @@ var Backbones = map[string]string{
 // Spec describes a network fully enough to rebuild it: it is stored in
 // model.json and read back by scoring.
 type Spec struct {
-	Task      string  `json:"task"`
+	Task      string  `json:"task"`                 // TaskAge, TaskGender or TaskBoth
+	AgeHead   string  `json:"age_head,omitempty"`   // AgeHeadL1 (also when empty) or AgeHeadDLDL
 	Backbone  string  `json:"backbone"`             // a Backbones name, or an ONNX file for a frozen backbone
 	InputSize int     `json:"input_size"`           // height and width of the input, NHWC RGB in [0,1]
-	AgeShift  float64 `json:"age_shift,omitempty"`  // age = AgeScale*out + AgeShift (the train median)
+	AgeShift  float64 `json:"age_shift,omitempty"`  // l1 head: age = AgeScale*out + AgeShift (the train median)
 	AgeScale  float64 `json:"age_scale,omitempty"`  //
 	ONNXInput string  `json:"onnx_input,omitempty"` // value range an ONNX backbone expects: unit, byte, caffe, torch
+}
+
+// HasAge reports whether the network predicts the age.
+func (s Spec) HasAge() bool { return s.Task == TaskAge || s.Task == TaskBoth }
+
+// HasGender reports whether the network predicts the gender.
+func (s Spec) HasGender() bool { return s.Task == TaskGender || s.Task == TaskBoth }
+
+// DLDL reports whether the age head is AgeHeadDLDL.
+func (s Spec) DLDL() bool { return s.HasAge() && s.AgeHead == AgeHeadDLDL }
+
+// ageWidth is the number of columns of the age head's raw output.
+func (s Spec) ageWidth() int {
+	switch {
+	case !s.HasAge():
+		return 0
+	case s.DLDL():
+		return AgeBins
+	}
+	return 1
 }
 
 // buildOptions change how a network is built for a purpose.
@@ -43,6 +81,9 @@ type buildOptions struct {
 	inference   bool    // BatchNorm uses its running averages even in a graph marked as training
 	noDropout   bool
 	schedule    *Schedule
+	// lossOutputs makes the network give what its loss takes (see
+	// Objective): the DLDL head's logits rather than their expected value.
+	lossOutputs bool
 }
 
 // forwardOnly reports whether a graph only runs the network forward: an
@@ -51,7 +92,10 @@ func (o buildOptions) forwardOnly(scope *mlmodel.Scope, g *Graph) bool {
 	return o.inference || !scope.IsTraining(g)
 }
 
-// Fn is a network as GoMLX model function: images [B,S,S,3] → [B,1].
+// Fn is a network as GoMLX model function: images [B,S,S,3] → [B,1] (the
+// age in years, or the gender logit), or [B,2] for TaskBoth (both, in that
+// order). Built for the loss (buildOptions.lossOutputs), a DLDL age head
+// gives its AgeBins logits in place of the age: [B,117] or [B,118].
 type Fn = func(scope *mlmodel.Scope, images *Node) *Node
 
 // fn builds the network's model function. backbone is the ONNX backbone when
@@ -85,40 +129,78 @@ func (s Spec) fn(o buildOptions, backbone *ONNXBackbone) (Fn, error) {
 		onnxHead = true
 	}
 	switch s.Task {
-	case TaskAge, TaskGender:
+	case TaskAge, TaskGender, TaskBoth:
 	default:
-		return nil, fmt.Errorf("unknown task %q: want age or gender", s.Task)
+		return nil, fmt.Errorf("unknown task %q: want age, gender or both", s.Task)
+	}
+	switch s.AgeHead {
+	case "", AgeHeadL1, AgeHeadDLDL:
+	default:
+		return nil, fmt.Errorf("unknown age head %q: want l1 or dldl", s.AgeHead)
+	}
+	// head is a task's head on the trunk's output, with outputs columns.
+	head := func(scope *mlmodel.Scope, x *Node, task string, outputs int) *Node {
+		if onnxHead {
+			return keraHead(scope, x, task, drop, outputs)
+		}
+		x = layers.DropoutStatic(scope.In("drop1"), x, drop(0.3))
+		x = activation.Relu(layers.Dense(scope.In("fc1"), x, true, cnnHead))
+		x = layers.DropoutStatic(scope.In("drop2"), x, drop(0.15))
+		return layers.Dense(scope.In("fc2"), x, true, outputs)
+	}
+	age := func(x *Node) *Node {
+		if !s.DLDL() {
+			return AddScalar(MulScalar(x, s.AgeScale), s.AgeShift)
+		}
+		if o.lossOutputs {
+			return x
+		}
+		return expectedAge(x)
 	}
 	return func(scope *mlmodel.Scope, images *Node) *Node {
 		if o.schedule != nil {
 			o.schedule.apply(scope, images.Graph())
 		}
 		x := trunk(scope, images)
-		if onnxHead {
-			x = keraHead(scope, x, s.Task, drop)
-		} else {
+		if !onnxHead {
 			x = ReduceMean(x, 1, 2) // global average pooling → [B, C]
-			x = layers.DropoutStatic(scope.In("drop1"), x, drop(0.3))
-			x = activation.Relu(layers.Dense(scope.In("fc1"), x, true, cnnHead))
-			x = layers.DropoutStatic(scope.In("drop2"), x, drop(0.15))
-			x = layers.Dense(scope.In("fc2"), x, true, 1)
 		}
-		if s.Task == TaskAge {
-			x = AddScalar(MulScalar(x, s.AgeScale), s.AgeShift)
+		switch s.Task {
+		case TaskAge:
+			return age(head(scope, x, TaskAge, s.ageWidth()))
+		case TaskGender:
+			return head(scope, x, TaskGender, 1)
 		}
-		return x
+		// Two heads on the shared trunk, each in its own scope.
+		return Concatenate([]*Node{
+			age(head(scope.In("age_head"), x, TaskAge, s.ageWidth())),
+			head(scope.In("gender_head"), x, TaskGender, 1),
+		}, -1)
 	}, nil
 }
 
-// keraHead is the notebook's head on a frozen backbone's feature map: for age
-// Dropout 0.4, Flatten, Dense 256 ReLU (He normal), Dense 1; for gender
-// Dropout 0.2, global average pooling, Dense 1 (a logit; sigmoid outside).
-func keraHead(scope *mlmodel.Scope, x *Node, task string, drop func(float64) float64) *Node {
+// expectedAge is the expected value of the distribution over the ages 0 to
+// AgeBins-1 that logits [B, AgeBins] give through a softmax: [B, 1] years.
+// The softmax is written out (the exponentials of the logits less their
+// maximum, over their sum) so that every backend and the ONNX export run the
+// same plain operations.
+func expectedAge(logits *Node) *Node {
+	g := logits.Graph()
+	ages := ConvertDType(Iota(g, shapes.Make(dtypes.Int32, 1, AgeBins), 1), logits.DType())
+	e := Exp(Sub(logits, StopGradient(ReduceAndKeep(logits, ReduceMax, -1))))
+	return Div(ReduceAndKeep(Mul(e, ages), ReduceSum, -1), ReduceAndKeep(e, ReduceSum, -1))
+}
+
+// keraHead is the notebook's head on a frozen backbone's feature map, with
+// outputs columns: for age Dropout 0.4, Flatten, Dense 256 ReLU (He normal),
+// Dense; for gender Dropout 0.2, global average pooling, Dense (a logit;
+// sigmoid outside).
+func keraHead(scope *mlmodel.Scope, x *Node, task string, drop func(float64) float64, outputs int) *Node {
 	if task == TaskAge {
 		x = layers.DropoutStatic(scope.In("head_drop"), x, drop(0.4))
 		x = Reshape(x, x.Shape().Dimensions[0], -1)
 		x = activation.Relu(layers.Dense(scope.In("head_fc1"), x, true, 256))
-		return layers.Dense(scope.In("head_fc2"), x, true, 1)
+		return layers.Dense(scope.In("head_fc2"), x, true, outputs)
 	}
 	x = layers.DropoutStatic(scope.In("head_drop"), x, drop(0.2))
 	if x.Rank() == 4 { // NHWC or NCHW feature map: average the spatial axes
@@ -128,7 +210,7 @@ func keraHead(scope *mlmodel.Scope, x *Node, task string, drop func(float64) flo
 			x = ReduceMean(x, 2, 3)
 		}
 	}
-	return layers.Dense(scope.In("head_fc1"), x, true, 1)
+	return layers.Dense(scope.In("head_fc1"), x, true, outputs)
 }
 
 // conv is a 3×3 "same" convolution without bias, the variable as
@@ -276,7 +358,7 @@ func cnnGroups(widths []int) [][]int {
 const cnnHead = 128
 
 // MultiplyAdds is the number of multiply-adds in one image's forward pass
-// through a plain CNN backbone (cnn-xs, cnn-s, cnn-m) and its head: the
+// through a plain CNN backbone (cnn-xs, cnn-s, cnn-m) and its heads: the
 // convolutions and the Dense layers, which are nearly all of its work. ok is
 // false for the other backbones.
 func (s Spec) MultiplyAdds() (n int64, ok bool) {
@@ -297,7 +379,22 @@ func (s Spec) MultiplyAdds() (n int64, ok bool) {
 			size /= 2
 		}
 	}
-	return n + in*cnnHead + cnnHead, true
+	for _, w := range s.headWidths() {
+		n += in*cnnHead + cnnHead*int64(w)
+	}
+	return n, true
+}
+
+// headWidths are the output widths of the network's heads, age first.
+func (s Spec) headWidths() []int {
+	var w []int
+	if s.HasAge() {
+		w = append(w, s.ageWidth())
+	}
+	if s.HasGender() {
+		w = append(w, 1)
+	}
+	return w
 }
 
 // cnn is the recipe CNN family: the stem, then groups of Conv-BN-ReLU each

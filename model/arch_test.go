@@ -369,10 +369,12 @@ func closeTo(got, want []float32, tol float64) error {
 func TestMultiplyAddsCountsTheGraph(t *testing.T) {
 	backend := goBackend(t)
 	for _, c := range []struct {
-		backbone string
-		size     int
-	}{{"cnn-xs", 32}, {"cnn-s", 64}, {"cnn-s", 96}, {"cnn-s", 37}, {"cnn-m", 64}} {
-		spec := Spec{Task: TaskAge, Backbone: c.backbone, InputSize: c.size, AgeScale: 1}
+		backbone      string
+		size          int
+		task, ageHead string
+	}{{"cnn-xs", 32, TaskAge, ""}, {"cnn-s", 64, TaskAge, ""}, {"cnn-s", 96, TaskAge, ""}, {"cnn-s", 37, TaskAge, ""}, {"cnn-m", 64, TaskAge, ""},
+		{"cnn-s", 64, TaskGender, ""}, {"cnn-s", 64, TaskBoth, ""}, {"cnn-s", 64, TaskBoth, AgeHeadDLDL}, {"cnn-xs", 32, TaskAge, AgeHeadDLDL}} {
+		spec := Spec{Task: c.task, AgeHead: c.ageHead, Backbone: c.backbone, InputSize: c.size, AgeScale: 1}
 		want, ok := spec.MultiplyAdds()
 		if !ok {
 			t.Fatalf("%+v: no count", c)

@@ -13,8 +13,10 @@ import (
 
 // ExportONNX writes the network as an ONNX file taking "images"
 // [batch,S,S,3] float32 NHWC RGB in [0,1] and giving "output" [batch,1]: age
-// in years, or the gender logit. The export needs an ONNX Runtime backend;
-// onnxBackend may be nil when the net's own backend is one.
+// in years (a DLDL head's expected age), or the gender logit; for TaskBoth
+// [batch,2], the age then the gender logit (OutputColumns). The export needs
+// an ONNX Runtime backend; onnxBackend may be nil when the net's own backend
+// is one.
 //
 // It does what GoMLX's ml/model/onnx.SaveToFile does, which GoMLX builds
 // only with -tags onnx: the graph is compiled with the weights as constants

@@ -34,8 +34,11 @@ type Card struct {
 	Params        int                `json:"trainable_params"`
 	Epochs        int                `json:"epochs_run"`
 	BestEpoch     int                `json:"best_epoch"`
+	Selection     string             `json:"selection,omitempty"` // how the kept epoch was chosen
+	Refit         bool               `json:"refit,omitempty"`     // trained on train+valid for a fixed number of epochs, the last kept
 	Valid         map[string]float64 `json:"valid_metrics"`
 	Test          map[string]float64 `json:"test_metrics,omitempty"`
+	TestNote      string             `json:"test_note,omitempty"` // how to read the test metrics, when not as usual
 	TrainSeconds  float64            `json:"train_seconds"`
 	Data          DataRef            `json:"data"`
 	Hyper         map[string]any     `json:"hyperparameters"`
@@ -47,7 +50,16 @@ type Card struct {
 	CommandLine        []string `json:"command_line"`
 	ONNX               *ONNXRef `json:"onnx,omitempty"`
 	Tool               string   `json:"tool"`
+	// Members makes the folder an ensemble: the model folders of its
+	// members, relative to it (members/0, members/1, ...), whose
+	// predictions Combine says how scoring averages. An ensemble's own
+	// folder holds no weights.
+	Members []string `json:"members,omitempty"`
+	Combine string   `json:"combine,omitempty"`
 }
+
+// EnsembleCombine is how an ensemble's members' predictions are combined.
+const EnsembleCombine = "mean of the members' predictions: ages in years, and probabilities of female (not logits)"
 
 // Preprocessing says how images become the model's input.
 type Preprocessing struct {
@@ -67,10 +79,24 @@ type DataRef struct {
 
 // ONNXRef describes the ONNX export.
 type ONNXRef struct {
-	File   string `json:"file"`
-	Batch  int    `json:"batch"` // fixed batch size: pad the last batch
-	Input  string `json:"input"`
-	Output string `json:"output"`
+	File    string   `json:"file"`
+	Batch   int      `json:"batch"` // fixed batch size: pad the last batch
+	Input   string   `json:"input"`
+	Output  string   `json:"output"`
+	Columns []string `json:"columns,omitempty"` // the output's columns: age_years, gender_logit
+}
+
+// OutputColumns names the columns of a network's output, [batch, columns]:
+// age_years and gender_logit, for the tasks spec has.
+func OutputColumns(spec Spec) []string {
+	var c []string
+	if spec.HasAge() {
+		c = append(c, "age_years")
+	}
+	if spec.HasGender() {
+		c = append(c, "gender_logit")
+	}
+	return c
 }
 
 // NewPreprocessing describes the preprocessing of a model whose images were
@@ -91,10 +117,14 @@ func NewPreprocessing(stored, input int) Preprocessing {
 
 // OutputMeaning describes what a task's output is.
 func OutputMeaning(task string) string {
-	if task == TaskGender {
-		return "probability of female (sigmoid of the logit); gender 0 is male, 1 female"
+	const age, gender = "age in years", "probability of female (sigmoid of the logit); gender 0 is male, 1 female"
+	switch task {
+	case TaskGender:
+		return gender
+	case TaskBoth:
+		return "two outputs of one network: " + age + " (predicted_age), and " + gender + " (p_female)"
 	}
-	return "age in years"
+	return age
 }
 
 // WriteCard writes model.json into dir.
@@ -160,12 +190,13 @@ func (n *Net) SaveWeights(dir string) error {
 }
 
 // nonWeights lists what a model folder doesn't need: optimizer state, step
-// counters and random state.
+// counters, random state and the moving averages of the weights (with EMA on,
+// a model folder's weights are the averages themselves, swapped in).
 func nonWeights(store *mlmodel.Store) []*mlmodel.Variable {
 	var out []*mlmodel.Variable
 	for v := range store.IterVariables() {
 		s := v.Scope()
-		if strings.HasPrefix(s, "/optimizers") || strings.Contains(s, "Optimizer") || strings.HasPrefix(v.Name(), "#") || v.Name() == "global_step" {
+		if strings.HasPrefix(s, "/optimizers") || strings.Contains(s, "Optimizer") || strings.HasPrefix(v.Name(), "#") || v.Name() == "global_step" || isEMA(v) {
 			out = append(out, v)
 		}
 	}
@@ -177,6 +208,9 @@ func Load(dir string, backend compute.Backend) (*Net, *Card, error) {
 	c, err := ReadCard(dir)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(c.Members) > 0 {
+		return nil, nil, fmt.Errorf("model folder %s is an ensemble of %d members: open it with OpenFolder, or load a member", dir, len(c.Members))
 	}
 	spec := c.Spec
 	if strings.HasSuffix(strings.ToLower(spec.Backbone), ".onnx") {

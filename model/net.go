@@ -11,7 +11,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/train/loss"
 )
 
 // Net is a network bound to a backend and a variable store.
@@ -52,9 +51,10 @@ func NewNet(backend compute.Backend, spec Spec, seed int64) (*Net, error) {
 	return n, nil
 }
 
-// TrainFn is the model function for training, which also steps the schedule.
+// TrainFn is the model function for training, which also steps the
+// schedule. Its outputs are what the Objective's loss takes.
 func (n *Net) TrainFn(s *Schedule) Fn {
-	fn, _ := n.Spec.fn(buildOptions{schedule: s}, n.Backbone)
+	fn, _ := n.Spec.fn(buildOptions{schedule: s, lossOutputs: true}, n.Backbone)
 	return fn
 }
 
@@ -62,15 +62,6 @@ func (n *Net) TrainFn(s *Schedule) Fn {
 func (n *Net) InferFn() Fn {
 	fn, _ := n.Spec.fn(buildOptions{}, n.Backbone)
 	return fn
-}
-
-// Loss is the task's loss: mean absolute error in years for age, binary
-// cross-entropy on logits for gender.
-func (n *Net) Loss() loss.LossFn {
-	if n.Spec.Task == TaskGender {
-		return loss.BinaryCrossentropyLogits
-	}
-	return loss.MeanAbsoluteError
 }
 
 // Params counts the trainable parameters.
@@ -150,9 +141,37 @@ func (n *Net) newPredictor(batch int, flipTTA, live bool) (*Predictor, error) {
 	return &Predictor{net: n, exec: exec, batch: batch}, nil
 }
 
+// Output is what a model predicts for one image. A task the model does not
+// predict is NaN.
+type Output struct {
+	Age     float64 // years
+	PFemale float64 // probability of female
+}
+
+// Outputs reads a network's outputs, the values of [batch, columns] rows:
+// the age in years and the gender logit, in that order, for the tasks spec
+// has.
+func Outputs(spec Spec, raw []float32, batch int) []Output {
+	res := make([]Output, batch)
+	per := len(raw) / batch
+	for i := range res {
+		row := raw[i*per : (i+1)*per]
+		res[i] = Output{Age: math.NaN(), PFemale: math.NaN()}
+		if spec.HasAge() {
+			res[i].Age = float64(row[0])
+		}
+		if spec.HasGender() {
+			res[i].PFemale = sigmoid(float64(row[per-1]))
+		}
+	}
+	return res
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
 // Predict runs one batch: images holds batch×S×S×3 values. It returns one
-// output per image: the age in years, or the probability of female.
-func (p *Predictor) Predict(images []float32) ([]float64, error) {
+// output per image.
+func (p *Predictor) Predict(images []float32) ([]Output, error) {
 	s := p.net.Spec.InputSize
 	if len(images) != p.batch*s*s*3 {
 		return nil, fmt.Errorf("predict: %d values, want %d×%d×%d×3", len(images), p.batch, s, s)
@@ -167,15 +186,7 @@ func (p *Predictor) Predict(images []float32) ([]float64, error) {
 		return nil, err
 	}
 	defer outs[0].MustFinalizeAll()
-	raw := tensors.MustCopyFlatData[float32](outs[0])
-	res := make([]float64, len(raw))
-	for i, v := range raw {
-		res[i] = float64(v)
-		if p.net.Spec.Task == TaskGender {
-			res[i] = 1 / (1 + math.Exp(-res[i]))
-		}
-	}
-	return res, nil
+	return Outputs(p.net.Spec, tensors.MustCopyFlatData[float32](outs[0]), p.batch), nil
 }
 
 // Close releases the compiled graph.

@@ -99,7 +99,13 @@ func predictDefaults(t *testing.T, b compute.Backend, images []float32) map[stri
 		if err != nil {
 			t.Fatalf("%s on %s: %v", task, b.Name(), err)
 		}
-		out[task] = p
+		for _, o := range p {
+			v := o.Age
+			if task == TaskGender {
+				v = o.PFemale
+			}
+			out[task] = append(out[task], v)
+		}
 	}
 	return out
 }

@@ -3,9 +3,11 @@ package model
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 
 	"github.com/gomlx/compute"
 	onnxbackend "github.com/gomlx/compute-onnx"
@@ -17,9 +19,9 @@ import (
 	"github.com/gomlx/onnx-gomlx/onnx/parser"
 )
 
-// Scorer predicts one task on fixed-size batches of model inputs.
+// Scorer predicts age, gender or both on fixed-size batches of model inputs.
 type Scorer interface {
-	// Task is TaskAge or TaskGender.
+	// Task is TaskAge, TaskGender or TaskBoth.
 	Task() string
 	// ID identifies the model and its version.
 	ID() string
@@ -29,8 +31,9 @@ type Scorer interface {
 	// stored×stored (bilinear), then to input×input (area averaging).
 	Input() (stored, input int)
 	// Predict takes Batch()×S×S×3 values, NHWC RGB in [0,1], and returns
-	// ages in years or probabilities of female.
-	Predict(images []float32) ([]float64, error)
+	// one output per image: the age in years and the probability of
+	// female, NaN for a task the model does not predict.
+	Predict(images []float32) ([]Output, error)
 	// Close releases the model.
 	Close()
 }
@@ -41,8 +44,16 @@ type folderScorer struct {
 	b    int
 }
 
-// OpenFolder opens a model folder written by training for scoring.
+// OpenFolder opens a model folder written by training for scoring: a single
+// network, or an ensemble whose members it opens and averages.
 func OpenFolder(dir string, backend compute.Backend, batch int, flipTTA bool) (Scorer, error) {
+	card, err := ReadCard(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(card.Members) > 0 {
+		return openEnsemble(dir, card, backend, batch, flipTTA)
+	}
 	net, card, err := Load(dir, backend)
 	if err != nil {
 		return nil, err
@@ -60,17 +71,102 @@ func (f *folderScorer) Batch() int   { return f.b }
 func (f *folderScorer) Input() (int, int) {
 	return f.card.Preprocessing.StoredSize, f.card.InputSize
 }
-func (f *folderScorer) Predict(images []float32) ([]float64, error) { return f.p.Predict(images) }
-func (f *folderScorer) Close()                                      { f.p.Close() }
+func (f *folderScorer) Predict(images []float32) ([]Output, error) { return f.p.Predict(images) }
+func (f *folderScorer) Close()                                     { f.p.Close() }
+
+// ensembleScorer averages its members' predictions (EnsembleCombine).
+type ensembleScorer struct {
+	card    *Card
+	members []Scorer
+}
+
+// openEnsemble opens the members of an ensemble folder. They must predict
+// the same tasks from the same input.
+func openEnsemble(dir string, card *Card, backend compute.Backend, batch int, flipTTA bool) (Scorer, error) {
+	e := &ensembleScorer{card: card}
+	var first *Card
+	for _, m := range card.Members {
+		mdir := filepath.Join(dir, filepath.FromSlash(m))
+		c, err := ReadCard(mdir)
+		if err == nil {
+			if first == nil {
+				first = c
+			}
+			err = SameTaskAndInput(first, c)
+		}
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("ensemble %s: member %s: %w", dir, m, err)
+		}
+		sc, err := OpenFolder(mdir, backend, batch, flipTTA)
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("ensemble %s: %w", dir, err)
+		}
+		e.members = append(e.members, sc)
+	}
+	return e, nil
+}
+
+// SameTaskAndInput fails unless the model b predicts the same tasks as a
+// from the same input and is no ensemble, as the members of an ensemble
+// must.
+func SameTaskAndInput(a, b *Card) error {
+	if a.Task != b.Task || a.InputSize != b.InputSize || a.Preprocessing.StoredSize != b.Preprocessing.StoredSize {
+		return fmt.Errorf("task %s from %d×%d (stored %d×%d), where the first member has task %s from %d×%d (stored %d×%d)",
+			b.Task, b.InputSize, b.InputSize, b.Preprocessing.StoredSize, b.Preprocessing.StoredSize,
+			a.Task, a.InputSize, a.InputSize, a.Preprocessing.StoredSize, a.Preprocessing.StoredSize)
+	}
+	if len(b.Members) > 0 {
+		return errors.New("an ensemble itself: give its members instead")
+	}
+	return nil
+}
+
+func (e *ensembleScorer) Task() string      { return e.members[0].Task() }
+func (e *ensembleScorer) ID() string        { return e.card.ID }
+func (e *ensembleScorer) Batch() int        { return e.members[0].Batch() }
+func (e *ensembleScorer) Input() (int, int) { return e.members[0].Input() }
+
+// Predict runs every member on the batch and averages their outputs.
+func (e *ensembleScorer) Predict(images []float32) ([]Output, error) {
+	var sum []Output
+	for _, m := range e.members {
+		out, err := m.Predict(images)
+		if err != nil {
+			return nil, err
+		}
+		if sum == nil {
+			sum = out
+			continue
+		}
+		for i, o := range out {
+			sum[i].Age += o.Age
+			sum[i].PFemale += o.PFemale
+		}
+	}
+	k := float64(len(e.members))
+	for i := range sum {
+		sum[i].Age /= k
+		sum[i].PFemale /= k
+	}
+	return sum, nil
+}
+
+func (e *ensembleScorer) Close() {
+	for _, m := range e.members {
+		m.Close()
+	}
+}
 
 // ONNXMeta describes a user's ONNX model, from flags or from a sidecar JSON
 // file next to it, named after it (age.onnx.json for age.onnx).
 type ONNXMeta struct {
-	Task      string `json:"task"`       // age or gender
+	Task      string `json:"task"`       // age, gender, or both (two columns: years, then the gender's logit or probability)
 	InputSize int    `json:"input_size"` // height and width the model takes
 	Range     string `json:"range"`      // a key of ONNXInputs: unit, byte, tf, caffe, torch
 	Layout    string `json:"layout"`     // nhwc or nchw; guessed from the input shape when empty
-	Output    string `json:"output"`     // years, logit or probability (age models give years)
+	Output    string `json:"output"`     // years, logit or probability (age models give years; for both, the gender column's)
 	Batch     int    `json:"batch"`      // fixed batch size, when the model has one
 	ID        string `json:"id"`
 	// StoredSize, when set, makes the preprocessing that of our own models:
@@ -109,8 +205,8 @@ type onnxScorer struct {
 // images and gives one value per image. On the onnx backend it runs as an
 // ONNX Runtime session; on others it is converted with onnx-gomlx.
 func OpenONNX(path string, meta ONNXMeta, backend compute.Backend) (Scorer, error) {
-	if meta.Task != TaskAge && meta.Task != TaskGender {
-		return nil, fmt.Errorf("ONNX model %s: task %q: want age or gender (flag or sidecar JSON)", path, meta.Task)
+	if meta.Task != TaskAge && meta.Task != TaskGender && meta.Task != TaskBoth {
+		return nil, fmt.Errorf("ONNX model %s: task %q: want age, gender or both (flag or sidecar JSON)", path, meta.Task)
 	}
 	if _, ok := ONNXInputs[meta.Range]; !ok {
 		return nil, fmt.Errorf("ONNX model %s: value range %q: want unit, byte, tf, caffe or torch", path, meta.Range)
@@ -154,7 +250,7 @@ func OpenONNX(path string, meta ONNXMeta, backend compute.Backend) (Scorer, erro
 		meta.Batch = 32
 	}
 	if meta.Output == "" {
-		meta.Output = map[string]string{TaskAge: "years", TaskGender: "probability"}[meta.Task]
+		meta.Output = map[string]string{TaskAge: "years", TaskGender: "probability", TaskBoth: "logit"}[meta.Task]
 	}
 	if meta.ID == "" {
 		meta.ID = "onnx:" + path
@@ -190,7 +286,7 @@ func (s *onnxScorer) Input() (int, int) {
 	return s.meta.InputSize, s.meta.InputSize
 }
 
-func (s *onnxScorer) Predict(images []float32) ([]float64, error) {
+func (s *onnxScorer) Predict(images []float32) ([]Output, error) {
 	b, n := s.meta.Batch, s.meta.InputSize
 	x := convertRange(images, s.meta.Range)
 	dims := []int{b, n, n, 3}
@@ -231,14 +327,27 @@ func (s *onnxScorer) Predict(images []float32) ([]float64, error) {
 	if len(raw) < b {
 		return nil, fmt.Errorf("ONNX model gave %d values for a batch of %d", len(raw), b)
 	}
-	res := make([]float64, b)
+	res := make([]Output, b)
 	per := len(raw) / b
-	for i := range res {
-		v := float64(raw[i*per+per-1]) // a [B,2] softmax output: the last column is the positive class
-		if s.meta.Output == "logit" {
-			v = 1 / (1 + math.Exp(-v))
+	ageCol := per - 1
+	if s.meta.Task == TaskBoth {
+		if per < 2 {
+			return nil, fmt.Errorf("ONNX model gave %d value per image; task both wants two: years, then the gender", per)
 		}
-		res[i] = v
+		ageCol = 0
+	}
+	for i := range res {
+		res[i] = Output{Age: math.NaN(), PFemale: math.NaN()}
+		if s.meta.Task != TaskGender {
+			res[i].Age = float64(raw[i*per+ageCol])
+		}
+		if s.meta.Task != TaskAge {
+			v := float64(raw[i*per+per-1]) // a [B,2] softmax output: the last column is the positive class
+			if s.meta.Output == "logit" {
+				v = sigmoid(v)
+			}
+			res[i].PFemale = v
+		}
 	}
 	return res, nil
 }

@@ -45,16 +45,16 @@ func TestDefaultModels(t *testing.T) {
 		v := out[0]
 		switch sc.Task() {
 		case model.TaskAge:
-			if math.IsNaN(v) || math.IsInf(v, 0) || v < -50 || v > 200 {
-				t.Errorf("age %v", v)
+			if math.IsNaN(v.Age) || math.IsInf(v.Age, 0) || v.Age < -50 || v.Age > 200 || !math.IsNaN(v.PFemale) {
+				t.Errorf("age model: %+v", v)
 			}
 		case model.TaskGender:
-			if !(v >= 0 && v <= 1) {
-				t.Errorf("p_female %v", v)
+			if !(v.PFemale >= 0 && v.PFemale <= 1) || !math.IsNaN(v.Age) {
+				t.Errorf("gender model: %+v", v)
 			}
 		}
 		tasks[sc.Task()] = true
-		t.Logf("%s (%s): %v", sc.Task(), sc.ID(), v)
+		t.Logf("%s (%s): %+v", sc.Task(), sc.ID(), v)
 	}
 	if !tasks[model.TaskAge] || !tasks[model.TaskGender] {
 		t.Errorf("default models cover %v, want age and gender", tasks)

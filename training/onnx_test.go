@@ -3,6 +3,7 @@ package training_test
 import (
 	"context"
 	"io"
+	"iter"
 	"math"
 	"os"
 	"path/filepath"
@@ -52,39 +53,23 @@ func TestONNXExportMatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exe, err := os.Open(onnxPath)
+	f, err := os.Open(onnxPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ortExe, err := onnxbackend.LoadModel(ort.(*onnxbackend.Backend), exe)
-	exe.Close()
+	exe, err := onnxbackend.LoadModel(ort.(*onnxbackend.Backend), f)
+	f.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ortExe.Finalize()
-	src, err := dataset.Open(ctx, cfg.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := src.Read(ctx, dataset.Options{Split: "valid", InputSize: cfg.InputSize, BatchSize: cfg.ONNXBatch, Pad: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	defer exe.Finalize()
 	p, err := net.NewPredictor(cfg.ONNXBatch, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	checked := 0
-	for {
-		b, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for b := range validBatches(t, cfg) {
 		want, err := p.Predict(b.Images)
 		if err != nil {
 			t.Fatal(err)
@@ -95,7 +80,7 @@ func TestONNXExportMatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		outs, err := ortExe.Execute([]compute.Buffer{buf}, []bool{false}, 0)
+		outs, err := exe.Execute([]compute.Buffer{buf}, []bool{false}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,8 +90,8 @@ func TestONNXExportMatches(t *testing.T) {
 		}
 		got := tensors.MustCopyFlatData[float32](out)
 		for i := 0; i < b.Valid; i++ {
-			if d := math.Abs(float64(got[i]) - want[i]); d > 1e-3 {
-				t.Fatalf("image %d: ONNX Runtime %v, GoMLX %v", i, got[i], want[i])
+			if d := math.Abs(float64(got[i]) - want[i].Age); d > 1e-3 {
+				t.Fatalf("image %d: ONNX Runtime %v, GoMLX %v", i, got[i], want[i].Age)
 			}
 			checked++
 		}
@@ -159,5 +144,88 @@ func TestONNXExportMatches(t *testing.T) {
 	}
 	if compared == 0 {
 		t.Fatal("no backbone variables compared")
+	}
+}
+
+// TestONNXExportOfBoth: a network with both heads, the age one DLDL, trained
+// with EMA, exports one output [batch,2], the expected age in years and the
+// gender logit, which ONNX Runtime computes as GoMLX does from the model
+// folder's weights (the moving averages: TestEMAWeightsAreKept); and scoring
+// the export, as an ONNX file of task both, gives the model folder's
+// predictions.
+func TestONNXExportOfBoth(t *testing.T) {
+	ortBackendOrSkip(t)
+	ctx := context.Background()
+	cfg := config(t, model.TaskBoth)
+	cfg.AgeHead, cfg.Epochs, cfg.DLDLL1, cfg.EMA = model.AgeHeadDLDL, 1, 1, 0.9
+	if _, err := training.Train(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	card, err := model.ReadCard(cfg.Out)
+	if err != nil || card.ONNX == nil || strings.Join(card.ONNX.Columns, ",") != "age_years,gender_logit" {
+		t.Fatalf("card %+v, %v", card, err)
+	}
+	ort, _, err := model.NewBackend("onnx:cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ort.Finalize()
+	folder, err := model.OpenFolder(cfg.Out, ort, cfg.ONNXBatch, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer folder.Close()
+	exported, err := model.OpenONNX(filepath.Join(cfg.Out, model.ONNXFile), model.ONNXMeta{Task: model.TaskBoth, Range: "unit", Output: "logit", StoredSize: card.Preprocessing.StoredSize}, ort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exported.Close()
+	checked := 0
+	for b := range validBatches(t, cfg) {
+		want, err := folder.Predict(b.Images)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := exported.Predict(b.Images)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < b.Valid; i++ {
+			if math.Abs(got[i].Age-want[i].Age) > 1e-3 || math.Abs(got[i].PFemale-want[i].PFemale) > 1e-4 || math.IsNaN(got[i].Age+got[i].PFemale) {
+				t.Fatalf("image %d: ONNX Runtime %+v, GoMLX %+v", i, got[i], want[i])
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("nothing compared")
+	}
+}
+
+// validBatches reads the valid split of cfg.Data in padded batches of
+// cfg.ONNXBatch.
+func validBatches(t *testing.T, cfg training.Config) iter.Seq[*dataset.Batch] {
+	return func(yield func(*dataset.Batch) bool) {
+		src, err := dataset.Open(context.Background(), cfg.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := src.Read(context.Background(), dataset.Options{Split: "valid", InputSize: cfg.InputSize, BatchSize: cfg.ONNXBatch, Pad: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		for {
+			b, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !yield(b) {
+				return
+			}
+		}
 	}
 }

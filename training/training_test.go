@@ -55,10 +55,19 @@ func data(t *testing.T) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(root, "out")
+	ingestFixtures(t, in, out, "train=0.7,valid=0.15,test=0.15", true)
+	dataDir = out
+	return out
+}
+
+// ingestFixtures runs the ingest pipeline over the images in in, into out at 32×32,
+// uint8, with the splits given (seed 1), and with the statistics if asked.
+func ingestFixtures(t *testing.T, in, out, splits string, stats bool) {
+	t.Helper()
 	cfg := ingest.Config{IngestParams: schemas.IngestParams{
 		Input: in, Output: out, ImageSize: 32, Encoding: schemas.EncodingUint8, Compression: "none",
-		Split: "train=0.7,valid=0.15,test=0.15", Seed: 1, NumShards: 2, ShardMB: 256, MaxPixels: preprocess.DefaultMaxPixels,
-	}}
+		Split: splits, Seed: 1, NumShards: 2, ShardMB: 256, MaxPixels: preprocess.DefaultMaxPixels,
+	}, NoStats: !stats}
 	spec, err := cfg.Validate()
 	if err != nil {
 		t.Fatal(err)
@@ -68,8 +77,6 @@ func data(t *testing.T) string {
 	if _, err := beam.Run(context.Background(), "prism", p); err != nil {
 		t.Fatal(err)
 	}
-	dataDir = out
-	return out
 }
 
 func config(t *testing.T, task string) training.Config {
@@ -160,41 +167,55 @@ func TestGenderLearns(t *testing.T) {
 }
 
 // TestResumeMatchesUninterrupted: a run stopped after 2 epochs and resumed
-// ends exactly where an uninterrupted run does.
+// ends exactly where an uninterrupted run does, also with the moving average
+// of the weights and mixup.
 func TestResumeMatchesUninterrupted(t *testing.T) {
-	cfg := config(t, model.TaskAge)
-	cfg.Epochs = 4
-	whole, err := training.Train(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	split := cfg
-	split.Out = t.TempDir()
-	split.StopAfter = 2
-	part, err := training.Train(context.Background(), split)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(part.Curve) != 2 {
-		t.Fatalf("stopped after %d epochs, want 2", len(part.Curve))
-	}
-	split.StopAfter, split.Resume = 0, true
-	rest, err := training.Train(context.Background(), split)
-	if err != nil {
-		t.Fatal(err)
-	}
-	strip := func(c []training.Epoch) []training.Epoch {
-		out := append([]training.Epoch(nil), c...)
-		for i := range out {
-			out[i].Seconds, out[i].ImagesPerS = 0, 0
-		}
-		return out
-	}
-	if !reflect.DeepEqual(strip(rest.Curve), strip(whole.Curve)) {
-		t.Errorf("resumed curve\n%+v\nuninterrupted\n%+v", rest.Curve, whole.Curve)
-	}
-	if *rest.Test.Overall.AgeMAE != *whole.Test.Overall.AgeMAE {
-		t.Errorf("test MAE %v resumed, %v uninterrupted", *rest.Test.Overall.AgeMAE, *whole.Test.Overall.AgeMAE)
+	for _, c := range []struct {
+		name string
+		set  func(*training.Config)
+	}{
+		{"age", func(*training.Config) {}},
+		{"both, dldl, ema, mixup", func(c *training.Config) {
+			c.Task, c.AgeHead, c.DLDLL1, c.EMA, c.Mixup = model.TaskBoth, model.AgeHeadDLDL, 1, 0.9, 0.4
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := config(t, model.TaskAge)
+			cfg.Epochs = 4
+			c.set(&cfg)
+			whole, err := training.Train(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			split := cfg
+			split.Out = t.TempDir()
+			split.StopAfter = 2
+			part, err := training.Train(context.Background(), split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(part.Curve) != 2 {
+				t.Fatalf("stopped after %d epochs, want 2", len(part.Curve))
+			}
+			split.StopAfter, split.Resume = 0, true
+			rest, err := training.Train(context.Background(), split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			strip := func(c []training.Epoch) []training.Epoch {
+				out := append([]training.Epoch(nil), c...)
+				for i := range out {
+					out[i].Seconds, out[i].ImagesPerS = 0, 0
+				}
+				return out
+			}
+			if !reflect.DeepEqual(strip(rest.Curve), strip(whole.Curve)) {
+				t.Errorf("resumed curve\n%+v\nuninterrupted\n%+v", rest.Curve, whole.Curve)
+			}
+			if *rest.Test.Overall.AgeMAE != *whole.Test.Overall.AgeMAE {
+				t.Errorf("test MAE %v resumed, %v uninterrupted", *rest.Test.Overall.AgeMAE, *whole.Test.Overall.AgeMAE)
+			}
+		})
 	}
 }
 

@@ -28,13 +28,16 @@ import (
 
 func main() {
 	backbone := flag.String("backbone", "cnn-s", "architecture")
+	task := flag.String("task", model.TaskAge, "age, gender or both")
+	ageHead := flag.String("age_head", model.AgeHeadL1, "l1 or dldl")
+	ema := flag.Float64("ema", 0, "decay of a moving average of the weights updated in the training step (0: none)")
 	size := flag.Int("size", 64, "input height and width")
 	batch := flag.Int("batch", 128, "batch size")
 	steps := flag.Int("steps", 20, "timed training steps")
 	infer := flag.Int("infer", 20, "timed inference batches")
 	backend := flag.String("backend", "", "GoMLX backend (default: as the train binary chooses)")
 	peak := flag.Bool("peak", true, "also time the backend's float32 matrix product")
-	describe := flag.Bool("describe", false, "only open the backend and print what it is (exit 1 with the reason when it can't be opened)")
+	describeOnly := flag.Bool("describe", false, "only open the backend and print what it is (exit 1 with the reason when it can't be opened)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("benchtrain: ")
@@ -43,27 +46,35 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if *describe {
+	if *describeOnly {
 		fmt.Printf("%s: %s\n", name, b.Description())
 		return
 	}
-	net, err := model.NewNet(b, model.Spec{Task: model.TaskAge, Backbone: *backbone, InputSize: *size, AgeScale: 10, AgeShift: 29}, 1)
+	spec := model.Spec{Task: *task, AgeHead: *ageHead, Backbone: *backbone, InputSize: *size, AgeScale: 10, AgeShift: 29}
+	net, err := model.NewNet(b, spec, 1)
 	if err != nil {
 		log.Fatal(err)
 	}
+	obj := model.Objective{Spec: spec, DLDLL1: 1}
 	r := rand.New(rand.NewPCG(1, 2))
 	images := make([]float32, *batch**size**size*3)
-	ages := make([]float32, *batch)
+	ages, genders := make([]float32, *batch), make([]float32, *batch)
 	for i := range images {
 		images[i] = r.Float32()
 	}
 	for i := range ages {
-		ages[i] = float32(1 + r.IntN(100))
+		ages[i], genders[i] = float32(1+r.IntN(100)), float32(r.IntN(2))
 	}
-	trainer := train.NewTrainer(b, net.Store, net.TrainFn(model.OneCycle(2e-3, 1000)), net.Loss(), model.AdamW(0.05), nil, nil)
+	targets := make([]float32, *batch*obj.TargetWidth())
+	obj.Targets(targets, ages, genders)
+	opt := model.AdamW(0.05)
+	if *ema > 0 {
+		opt = model.WithEMA(opt, *ema)
+	}
+	trainer := train.NewTrainer(b, net.Store, net.TrainFn(model.OneCycle(2e-3, 1000)), obj.Loss(), opt, nil, nil)
 	step := func() {
 		x, _ := net.Tensor(images, *batch, *size, *size, 3)
-		y, _ := net.Tensor(ages, *batch, 1)
+		y, _ := net.Tensor(targets, *batch, obj.TargetWidth())
 		m, err := trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{x}, Labels: []*tensors.Tensor{y}})
 		if err != nil {
 			log.Fatal(err)
@@ -90,8 +101,8 @@ func main() {
 	}
 	inferTimes := timeIt(*infer, predict)
 	imagesPerSecond := float64(*batch) / inferTimes.Seconds()
-	fmt.Printf("go: %s %d×%d batch %d on %s, %d parameters: train step %.1f ms (median of %d), inference %.0f images/s (median of %d)\n",
-		*backbone, *size, *size, *batch, name, net.Params(), ms(trainTimes), *steps, imagesPerSecond, *infer)
+	fmt.Printf("go: %s %s %d×%d batch %d on %s, %d parameters: train step %.1f ms (median of %d), inference %.0f images/s (median of %d)\n",
+		*backbone, describe(spec, *ema), *size, *size, *batch, name, net.Params(), ms(trainTimes), *steps, imagesPerSecond, *infer)
 	if macs, ok := net.Spec.MultiplyAdds(); ok && *peak {
 		fmt.Printf("go: inference %.0f GFLOP/s (%.1f MFLOP per image); float32 matrix product %.0f GFLOP/s (median of 6)\n",
 			imagesPerSecond*2*float64(macs)/1e9, 2*float64(macs)/1e6, matmulGFLOPs(b, 3072, 8))
@@ -131,6 +142,18 @@ func timeIt(n int, f func()) time.Duration {
 	}
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 	return d[len(d)/2]
+}
+
+// describe names the task, the age head and the EMA of a run.
+func describe(spec model.Spec, ema float64) string {
+	s := spec.Task
+	if spec.DLDL() {
+		s += "/dldl"
+	}
+	if ema > 0 {
+		s += fmt.Sprintf("/ema %g", ema)
+	}
+	return s
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

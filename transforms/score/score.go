@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -354,7 +355,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 			ok = append(ok, in)
 		}
 		// The models run side by side, each on its own ONNX Runtime session.
-		preds := make([][]float64, len(f.scorers))
+		preds := make([][]model.Output, len(f.scorers))
 		errs := make([]error, len(f.scorers))
 		var wg sync.WaitGroup
 		for si, sc := range f.scorers {
@@ -385,11 +386,11 @@ var (
 
 // runBatches predicts all inputs with one model, in its fixed batch size,
 // padding the last batch with zeros.
-func runBatches(sc model.Scorer, ins []*input) ([]float64, error) {
+func runBatches(sc model.Scorer, ins []*input) ([]model.Output, error) {
 	stored, size := sc.Input()
 	key := [2]int{stored, size}
 	b, px := sc.Batch(), size*size*3
-	out := make([]float64, 0, len(ins))
+	out := make([]model.Output, 0, len(ins))
 	buf := make([]float32, b*px)
 	for start := 0; start < len(ins); start += b {
 		clear(buf)
@@ -480,18 +481,19 @@ func (f *scoreFn) decode(ctx context.Context, path string) *input {
 }
 
 // row builds the prediction row of the i-th scored input.
-func (f *scoreFn) row(in *input, preds [][]float64, i int) schemas.Prediction {
+func (f *scoreFn) row(in *input, preds [][]model.Output, i int) schemas.Prediction {
 	r := schemas.Prediction{Filename: in.name, Path: in.path, Model: f.id, SHA256: in.sha}
-	for si, sc := range f.scorers {
-		v := preds[si][i]
-		if sc.Task() == model.TaskAge {
-			r.PredictedAge = &v
-		} else {
+	for si := range f.scorers {
+		o := preds[si][i] // NaN for a task the model does not predict
+		if !math.IsNaN(o.Age) {
+			r.PredictedAge = &o.Age
+		}
+		if !math.IsNaN(o.PFemale) {
 			g := int32(0)
-			if v >= 0.5 {
+			if o.PFemale >= 0.5 {
 				g = 1
 			}
-			r.PFemale, r.PredictedGender = &v, &g
+			r.PFemale, r.PredictedGender = &o.PFemale, &g
 		}
 	}
 	if f.Cfg.Labels != "off" {
