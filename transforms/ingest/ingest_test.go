@@ -25,6 +25,7 @@ import (
 	"github.com/facepipe/facepipe/transforms/ingest"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 	"github.com/facepipe/facepipe/transforms/report"
+	"github.com/facepipe/facepipe/transforms/split"
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
@@ -524,5 +525,41 @@ func TestPrepareIngestOutput(t *testing.T) {
 	want := []string{filepath.Join(schemas.StatsDir, schemas.GenderTable), filepath.Join(ingest.TFRecordDir, "mine.tfrecord")}
 	if removed != 2 || strings.Join(left, " ") != strings.Join(want, " ") {
 		t.Errorf("removed %d temporary files, left %v; want 2, %v", removed, left, want)
+	}
+}
+
+// TestShardOrderIsNotByAge: records follow the keyed content hash within a
+// shard, not the file names, which begin with the age: a name-ordered shard
+// runs from the youngest to the oldest, and a bounded shuffle buffer then
+// feeds a trainer batches of nearly one age.
+func TestShardOrderIsNotByAge(t *testing.T) {
+	in, _ := ingesttest.Generate(t, fixtures.Options{Good: 120, Size: 32, Seed: 12})
+	out := t.TempDir()
+	cfg := ingesttest.Config(in, out)
+	cfg.ImageSize, cfg.Encoding, cfg.NoStats = 16, schemas.EncodingUint8, true
+	m := ingesttest.Run(t, "prism", cfg)
+	byShard := map[string][]record{}
+	for _, r := range readShards(t, out, m) {
+		byShard[r.shard] = append(byShard[r.shard], r)
+	}
+	checked := 0
+	for shard, recs := range byShard {
+		names := 0
+		for i := 1; i < len(recs); i++ {
+			a, b := split.KeyOf(recs[i-1].SHA256, cfg.Seed), split.KeyOf(recs[i].SHA256, cfg.Seed)
+			if bytes.Compare(a[:], b[:]) > 0 {
+				t.Errorf("%s: record %d (%s) comes before %s, out of key order", shard, i-1, recs[i-1].Filename, recs[i].Filename)
+			}
+			if recs[i-1].Filename < recs[i].Filename {
+				names++
+			}
+		}
+		if len(recs) >= 20 && names == len(recs)-1 {
+			t.Errorf("%s: its %d records are in file-name order", shard, len(recs))
+		}
+		checked += len(recs)
+	}
+	if checked < 100 {
+		t.Fatalf("checked %d records, want the 120 generated", checked)
 	}
 }

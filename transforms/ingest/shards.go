@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -78,7 +79,7 @@ func WriteShards(s beam.Scope, cfg Config, items beam.PCollection) (shards, outc
 	bySplit := beam.CoGroupByKey(s, beam.ParDo(s, keyBySplit, items), splitBytes)
 	keyed := beam.ParDo(s, &assignShardFn{NumShards: cfg.NumShards, ShardMB: cfg.ShardMB, Seed: cfg.Seed}, bySplit)
 	fn := &writeShardFn{
-		Output: cfg.Output, Encoding: cfg.Encoding, Compression: cfg.Compression,
+		Seed: cfg.Seed, Output: cfg.Output, Encoding: cfg.Encoding, Compression: cfg.Compression,
 		ImageSize: cfg.ImageSize, MaxPixels: cfg.MaxPixels, Workers: cfg.Workers, FailOnceDir: cfg.FailOnceDir,
 		Labels: !cfg.NoStats,
 	}
@@ -156,10 +157,18 @@ func ShardFile(stem, compression string) string {
 
 // writeShardFn writes one shard: it reads and preprocesses the shard's files
 // with a bounded pool of goroutines (a bundle gets one core on Prism), and
-// writes their Examples in file-name order, so identical inputs give
+// writes their Examples in the order of their keyed content hash (the one
+// that places them in splits and shards), so identical inputs give
 // byte-identical shards. The shard is written to a temporary name and renamed
 // when complete.
+//
+// The order is not the file names': UTKFace's names begin with the age, so a
+// shard in name order runs from the youngest to the oldest, and a reader that
+// shuffles through a bounded buffer (ours, or tf.data's shuffle) then feeds
+// batches of nearly one age. Training on such a stream failed: with the 20,111
+// images in one 64×64 shard, validation MAE stayed near 27 years.
 type writeShardFn struct {
+	Seed        int64
 	Output      string
 	Encoding    string
 	Compression string
@@ -181,7 +190,15 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 	for iter(&it) {
 		items = append(items, it)
 	}
+	keys := make(map[string]split.Key, len(items))
+	for _, it := range items {
+		keys[it.SHA256] = split.KeyOf(it.SHA256, f.Seed)
+	}
 	sort.Slice(items, func(i, j int) bool {
+		a, b := keys[items[i].SHA256], keys[items[j].SHA256]
+		if c := bytes.Compare(a[:], b[:]); c != 0 {
+			return c < 0
+		}
 		if items[i].Name != items[j].Name {
 			return items[i].Name < items[j].Name
 		}
