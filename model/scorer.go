@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/gomlx/compute"
 	onnxbackend "github.com/gomlx/compute-onnx"
@@ -128,18 +129,22 @@ func (e *ensembleScorer) ID() string        { return e.card.ID }
 func (e *ensembleScorer) Batch() int        { return e.members[0].Batch() }
 func (e *ensembleScorer) Input() (int, int) { return e.members[0].Input() }
 
-// Predict runs every member on the batch and averages their outputs.
+// Predict runs the members on the batch side by side, each on its own
+// session (scoring gives each a share of the cores), and averages their
+// outputs.
 func (e *ensembleScorer) Predict(images []float32) ([]Output, error) {
-	var sum []Output
-	for _, m := range e.members {
-		out, err := m.Predict(images)
-		if err != nil {
-			return nil, err
-		}
-		if sum == nil {
-			sum = out
-			continue
-		}
+	outs := make([][]Output, len(e.members))
+	errs := make([]error, len(e.members))
+	var wg sync.WaitGroup
+	for i, m := range e.members {
+		wg.Go(func() { outs[i], errs[i] = m.Predict(images) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	sum := outs[0]
+	for _, out := range outs[1:] {
 		for i, o := range out {
 			sum[i].Age += o.Age
 			sum[i].PFemale += o.PFemale

@@ -3,12 +3,13 @@
 # ONNX Runtime if it is missing, builds the three binaries, generates 200
 # synthetic UTKFace-named faces plus the awkward cases (grayscale, CMYK, PNG
 # with alpha, odd names, truncated, empty, non-image, oversized header,
-# duplicates), ingests them, trains a short age model, scores the sample with
-# it and with the bundled default models, and prints where to look.
+# duplicates), ingests them, trains a short model that predicts both age and
+# gender (one network, two heads), scores the sample with it and with the
+# bundled default models, and prints where to look.
 #
 # Usage: scripts/demo.sh [output folder, default ./out]
 # Everything goes under the output folder (git-ignored): bin/, sample/,
-# ingest/, models/age/, scored/, scored-trained/.
+# ingest/, models/both/, scored/, scored-trained/.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "$0")/.."
@@ -31,11 +32,11 @@ rm -rf "$out/sample"
 step "ingest: $out/sample -> $out/ingest"
 "$out/bin/ingest" --input="$out/sample" --output="$out/ingest"
 
-step "train: a short age model (8 epochs at 64x64) -> $out/models/age"
-"$out/bin/train" --data="$out/ingest" --task=age --input_size=64 --batch=16 --epochs=8 --out="$out/models/age"
+step "train: a short age and gender model (8 epochs at 64x64, batches of 16) -> $out/models/both"
+"$out/bin/train" --data="$out/ingest" --task=both --input_size=64 --batch=16 --epochs=8 --out="$out/models/both"
 
 step "score: the sample with the model just trained -> $out/scored-trained"
-"$out/bin/score" --input="$out/sample" --output="$out/scored-trained" --model="$out/models/age"
+"$out/bin/score" --input="$out/sample" --output="$out/scored-trained" --model="$out/models/both"
 
 step "score: the sample with the bundled default age and gender models -> $out/scored"
 "$out/bin/score" --input="$out/sample" --output="$out/scored" --contact_sheet=32
@@ -46,8 +47,8 @@ demo: done in $(($(date +%s) - start)) s after the build. Where to look:
   ingest report:        $out/ingest/report.html
   shards, manifest:     $out/ingest/tfrecords/, $out/ingest/manifest.json
   rejects:              $out/ingest/rejects.parquet
-  learning curve:       $out/models/age/learning_curve.png
-  trained model:        $out/models/age/ (model.json, model.onnx, eval.json)
+  learning curve:       $out/models/both/learning_curve.png
+  trained model:        $out/models/both/ (model.json, model.onnx, eval.json)
   contact sheet:        $out/scored/contact_sheet.png
   predictions:          $out/scored/predictions/*.parquet ($out/scored-trained/ with the model just trained)
   metrics:              $out/scored/metrics.json

@@ -68,7 +68,7 @@ check "$out/ingest/manifest.json"
 ls "$out"/ingest/tfrecords/train-*.tfrecord >/dev/null || fail "no train shards"
 check "$out/ingest/report.html"
 check "$out/ingest/rejects.parquet"
-for f in model.json model.onnx eval.json learning_curve.png checkpoint; do check "$out/models/age/$f"; done
+for f in model.json model.onnx eval.json learning_curve.png checkpoint; do check "$out/models/both/$f"; done
 for d in scored scored-trained; do
 	check "$out/$d/summary.json"
 	ls "$out/$d"/predictions/part-*.parquet >/dev/null || fail "no predictions in $out/$d"
