@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Benchmarks scoring end to end (listing, decoding, preprocessing, two models,
+# Benchmarks scoring end to end (listing, decoding, preprocessing, the models,
 # writing): pipelines/score with the bundled default models on N real images,
 # and in the same run the same job in PyTorch (scripts/peer_score.py: Pillow
-# decode, the same two networks with random weights, 2 decode workers, 2
-# threads). Go runs with --tta=false, the peer's work (one pass per image);
+# decode, the same networks as the default models with random weights, 2
+# decode workers, 2 threads). Go runs with --tta=false, the peer's work (one pass per image);
 # one more run shows the default, mirror-averaged scoring. Prints both
 # images/s (median of 3, alternating) and the ratio.
 # Usage: scripts/bench-score.sh [N] [dataset dir]
@@ -50,19 +50,37 @@ timed() { # log command... -> seconds
 	echo "$t1 $t0" | awk '{printf "%.3f", $1 - $2}'
 }
 
+# The peer runs the same networks as the bundled default models, from the
+# same stored and input sizes.
+read -r networks stored size < <(python3 - <<'PY'
+import json, os
+top = "models/default/model.json"
+if os.path.exists(top):
+    c = json.load(open(top))
+    members = c.get("members") or ["."]
+    m = json.load(open(os.path.join("models/default", members[0], "model.json")))
+    nets = ("both:%d" % len(members)) if m["task"] == "both" else "two"
+else:
+    m = json.load(open("models/default/age/model.json"))
+    nets = "two"
+print(nets, m["preprocessing"]["stored_size"], m["input_size"])
+PY
+)
+echo "bench-score: the default models are $networks networks (stored ${stored}x${stored}, input ${size}x${size})" >&2
+
 go_rates=() peer_rates=()
 for i in 1 2 3; do
 	rm -rf "$tmp/out"
 	w=$(timed "$tmp/go.log" "$tmp/score" --input="$tmp/in" --output="$tmp/out" --tta=false)
 	go_rates+=("$(rate "$w")")
 	echo "run $i go  : ${w}s, ${go_rates[-1]} img/s" >&2
-	w=$(timed "$tmp/peer.log" /usr/bin/python3 scripts/peer_score.py --input "$tmp/in")
+	w=$(timed "$tmp/peer.log" /usr/bin/python3 scripts/peer_score.py --input "$tmp/in" --networks "$networks" --stored "$stored" --size "$size")
 	peer_rates+=("$(rate "$w")")
 	echo "run $i peer: ${w}s, ${peer_rates[-1]} img/s" >&2
 done
 go_med=$(median "${go_rates[@]}")
 peer_med=$(median "${peer_rates[@]}")
-echo "bench-score: $n images from $src, default models (age and gender), go build tags: ${TAGS:-none}"
+echo "bench-score: $n images from $src, default models ($networks networks, the peer runs the same), go build tags: ${TAGS:-none}"
 echo "go   : $go_med img/s (median of 3: ${go_rates[*]})"
 echo "peer : $peer_med img/s (median of 3: ${peer_rates[*]})"
 echo "ratio go/peer: $(echo "$go_med $peer_med" | awk '{printf "%.2f", $1 / $2}')x"

@@ -2,9 +2,12 @@
 """The PyTorch peer of pipelines/score, for scripts/bench-score.sh.
 
 It does the same job end to end on the same images: decode each file with
-Pillow, resize bilinearly to 224x224 then by area averaging (BOX) to 64x64,
-and run the same two networks (the recipe CNN for age and for gender, random
-weights) in batches of 64 on PyTorch's CPU backend, with 2 decode workers.
+Pillow, resize bilinearly to the stored size (--stored) then by area
+averaging (BOX) to the input size (--size), and run the same networks as the
+default models (random weights) in batches of 64 on PyTorch's CPU backend,
+with 2 decode workers: --networks=two, the recipe CNN for age and one for
+gender, or --networks=both:K, K recipe CNNs each with an age head (DLDL: a
+softmax over 117 ages and its expected value) and a gender head, averaged.
 Run it with Debian's python (/usr/bin/python3) and python3-torch.
 """
 import argparse
@@ -31,6 +34,23 @@ def cnn_s():
     )
 
 
+class Both(nn.Module):
+    """The recipe CNN's trunk with an age head (DLDL, 117 ages) and a gender head."""
+
+    def __init__(self):
+        super().__init__()
+        layers = list(cnn_s().children())
+        self.trunk = nn.Sequential(*layers[:-5])  # up to global average pooling and Flatten
+        def head(n):
+            return nn.Sequential(nn.Dropout(0.3), nn.Linear(256, 128), nn.ReLU(inplace=True), nn.Dropout(0.15), nn.Linear(128, n))
+        self.age, self.gender = head(117), head(1)
+        self.register_buffer("ages", torch.arange(117, dtype=torch.float32))
+
+    def forward(self, x):
+        f = self.trunk(x)
+        return torch.softmax(self.age(f), dim=1) @ self.ages, torch.sigmoid(self.gender(f))[:, 0]
+
+
 class Files(torch.utils.data.Dataset):
     def __init__(self, paths, stored, size):
         self.paths, self.stored, self.size = paths, stored, size
@@ -51,26 +71,37 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--networks", default="two", help="two (age and gender CNNs) or both:K (K two-headed CNNs, averaged)")
+    ap.add_argument("--stored", type=int, default=224)
+    ap.add_argument("--size", type=int, default=64)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     paths = sorted(os.path.join(args.input, f) for f in os.listdir(args.input))
     if args.limit:
         paths = paths[: args.limit]
     torch.manual_seed(0)
-    age, gender = cnn_s().eval(), cnn_s().eval()
+    if args.networks == "two":
+        age, gender = cnn_s().eval(), cnn_s().eval()
+        def predict(x):
+            return age(x)[:, 0] * 10 + 29, torch.sigmoid(gender(x))[:, 0]
+    else:
+        k = int(args.networks.split(":")[1])
+        nets = [Both().eval() for _ in range(k)]
+        def predict(x):
+            outs = [m(x) for m in nets]
+            return sum(o[0] for o in outs) / k, sum(o[1] for o in outs) / k
     start = time.time()
-    loader = torch.utils.data.DataLoader(Files(paths, 224, 64), batch_size=args.batch, num_workers=args.workers)
+    loader = torch.utils.data.DataLoader(Files(paths, args.stored, args.size), batch_size=args.batch, num_workers=args.workers)
     n = 0
     checksum = 0.0
     with torch.inference_mode():
         for x in loader:
-            a = age(x) * 10 + 29
-            p = torch.sigmoid(gender(x))
+            a, p = predict(x)
             checksum += float(a.sum()) + float(p.sum())
             n += x.shape[0]
     wall = time.time() - start
     print(f"peer: {n} images in {wall:.2f} s ({n / wall:.0f} images/s), torch {torch.__version__}, "
-          f"{args.threads} threads, {args.workers} decode workers (checksum {checksum:.1f})")
+          f"{args.threads} threads, {args.workers} decode workers, networks {args.networks} (checksum {checksum:.1f})")
 
 
 if __name__ == "__main__":
