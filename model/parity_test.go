@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -85,26 +86,35 @@ func parityImages(n, size int) []float32 {
 	return out
 }
 
-// predictDefaults runs the bundled models (models/default) on b.
+// predictDefaults runs the bundled models (models/default) on b: predicted
+// ages under TaskAge, probabilities of female under TaskGender, whether the
+// bundle is one folder for both tasks (a network or an ensemble) or an age/
+// and a gender/ folder.
 func predictDefaults(t *testing.T, b compute.Backend, images []float32) map[string][]float64 {
 	t.Helper()
+	root := filepath.Join("..", "models", "default")
+	dirs := []string{root}
+	if _, err := os.Stat(filepath.Join(root, CardFile)); err != nil {
+		dirs = []string{filepath.Join(root, TaskAge), filepath.Join(root, TaskGender)}
+	}
 	out := map[string][]float64{}
-	for _, task := range []string{TaskAge, TaskGender} {
-		s, err := OpenFolder(filepath.Join("..", "models", "default", task), b, 8, false)
+	for _, dir := range dirs {
+		s, err := OpenFolder(dir, b, 8, false)
 		if err != nil {
-			t.Fatalf("%s on %s: %v", task, b.Name(), err)
+			t.Fatalf("%s on %s: %v", dir, b.Name(), err)
 		}
 		p, err := s.Predict(images)
 		s.Close()
 		if err != nil {
-			t.Fatalf("%s on %s: %v", task, b.Name(), err)
+			t.Fatalf("%s on %s: %v", dir, b.Name(), err)
 		}
 		for _, o := range p {
-			v := o.Age
-			if task == TaskGender {
-				v = o.PFemale
+			if !math.IsNaN(o.Age) {
+				out[TaskAge] = append(out[TaskAge], o.Age)
 			}
-			out[task] = append(out[task], v)
+			if !math.IsNaN(o.PFemale) {
+				out[TaskGender] = append(out[TaskGender], o.PFemale)
+			}
 		}
 	}
 	return out

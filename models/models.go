@@ -1,4 +1,4 @@
-// Package models bundles the default age and gender models, so that scoring
+// Package models bundles the default age and gender model, so that scoring
 // works out of the box (see README.md in this folder for the model card).
 package models
 
@@ -24,12 +24,13 @@ var (
 	err  error
 )
 
-// Default returns the folder holding the bundled model folders (age/ and
-// gender/), extracting them on first use. They go to the user's cache folder
-// under a name made of their digest (facepipe/models/<sha256>), so that every
-// run of one binary shares one copy and a new binary's models never mix with
-// an old one's. Where there is no usable cache folder, each process extracts
-// them to a temporary folder and removes it with Cleanup.
+// Default returns the bundled model folder (an ensemble of networks that
+// predict age and gender, see README.md), extracting it on first use. It goes
+// to the user's cache folder under a name made of its digest
+// (facepipe/models/<sha256>), so that every run of one binary shares one copy
+// and a new binary's model never mixes with an old one's. Where there is no
+// usable cache folder, each process extracts it to a temporary folder and
+// removes it with Cleanup.
 func Default() (string, error) {
 	once.Do(func() { dir, err = extract() })
 	return dir, err

@@ -15,7 +15,8 @@ import (
 )
 
 // TestDefaultModels: the bundled models load and score a generated face to a
-// finite age and a probability in [0,1].
+// finite age and a probability in [0,1], and between them cover both tasks
+// (two single-task folders, or one network or ensemble for both).
 func TestDefaultModels(t *testing.T) {
 	score.DefaultModels = models.Default
 	b, _, err := model.NewBackend("go")
@@ -43,18 +44,18 @@ func TestDefaultModels(t *testing.T) {
 			t.Fatal(err)
 		}
 		v := out[0]
-		switch sc.Task() {
-		case model.TaskAge:
-			if math.IsNaN(v.Age) || math.IsInf(v.Age, 0) || v.Age < -50 || v.Age > 200 || !math.IsNaN(v.PFemale) {
-				t.Errorf("age model: %+v", v)
-			}
-		case model.TaskGender:
-			if !(v.PFemale >= 0 && v.PFemale <= 1) || !math.IsNaN(v.Age) {
-				t.Errorf("gender model: %+v", v)
-			}
+		task := sc.Task()
+		age := task == model.TaskAge || task == model.TaskBoth
+		gender := task == model.TaskGender || task == model.TaskBoth
+		if age != !math.IsNaN(v.Age) || age && (math.IsInf(v.Age, 0) || v.Age < -50 || v.Age > 200) {
+			t.Errorf("%s model: age %v", task, v.Age)
 		}
-		tasks[sc.Task()] = true
-		t.Logf("%s (%s): %+v", sc.Task(), sc.ID(), v)
+		if gender != !math.IsNaN(v.PFemale) || gender && !(v.PFemale >= 0 && v.PFemale <= 1) {
+			t.Errorf("%s model: p_female %v", task, v.PFemale)
+		}
+		tasks[model.TaskAge] = tasks[model.TaskAge] || age
+		tasks[model.TaskGender] = tasks[model.TaskGender] || gender
+		t.Logf("%s (%s): %+v", task, sc.ID(), v)
 	}
 	if !tasks[model.TaskAge] || !tasks[model.TaskGender] {
 		t.Errorf("default models cover %v, want age and gender", tasks)

@@ -48,7 +48,10 @@ printf 'cold build of pipelines/{ingest,train,score}: %.0f s wall, %s tool runs\
 peak=$(sort -n "$TOOLEXEC_LOG" | tail -1)
 printf 'peak memory of one tool run: %.0f MB (%s)\n' "$(echo "${peak%% *} / 1024" | bc -l)" "$(echo "$peak" | cut -d' ' -f3-)"
 echo "the $top runs that needed the most memory (MB, seconds, tool, package):"
-sort -rn "$TOOLEXEC_LOG" | head -"$top" | awk '{printf "  %6.0f %6.1f ", $1/1024, $2; for (i = 3; i <= NF; i++) printf " %s", $i; print ""}'
+{ sort -rn "$TOOLEXEC_LOG" || true; } | head -"$top" | awk '{printf "  %6.0f %6.1f ", $1/1024, $2; for (i = 3; i <= NF; i++) printf " %s", $i; print ""}'
+ours=$(grep ' compile github.com/facepipe/' "$TOOLEXEC_LOG" | sort -n | tail -1 || true)
+[ -z "$ours" ] || printf 'largest compile of a package of ours: %.0f MB, %s s (%s)\n' "$(echo "${ours%% *} / 1024" | bc -l)" \
+	"$(echo "$ours" | cut -d' ' -f2)" "$(echo "$ours" | cut -d' ' -f4-)"
 echo "binaries (MB, as built / stripped with -ldflags='-s -w'):"
 for p in ingest train score; do
 	go build -ldflags='-s -w' -o "$tmp/bin/$p.stripped" ./pipelines/$p

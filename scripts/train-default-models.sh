@@ -13,13 +13,13 @@
 # Each stage resumes where an interrupted one stopped (--resume).
 #
 # Usage: scripts/train-default-models.sh [dataset dir] [work dir]
-# Environment: SIZE (80), EPOCHS (40), K (3), VALIDATED (1).
+# Environment: SIZE (64), EPOCHS (40), K (2), VALIDATED (1): the bundle's recipe.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "$0")/.."
 data=${1:-../shared/datasets/utkface-dev}
 work=${2:-./out/default-models}
-size=${SIZE:-80} epochs=${EPOCHS:-40} k=${K:-3}
+size=${SIZE:-64} epochs=${EPOCHS:-40} k=${K:-2}
 mkdir -p "$work/bin"
 eval "$(scripts/install-onnxruntime.sh)"
 tags=""
