@@ -169,10 +169,15 @@ from_npm() {
 	install_from "$tmp/$inner/libonnxruntime.so.1"
 }
 
-# The GPU build's sha256 by archive name. Only digests taken from an official
-# source belong here; none could be checked when this was written (no access
-# to the release pages), so every GPU install needs --sha256 for now.
-declare -A gpu_sha256=()
+# The GPU build's sha256 by archive name, for the default version. The
+# release pages could not be reached from here; these are the digests that
+# unrelated public projects pin for the same release assets (the CUDA 12 one
+# in two of them, the CUDA 13 one in one). A wrong digest fails closed (the
+# archive is not installed); --sha256 overrides it, and other versions need it.
+declare -A gpu_sha256=(
+	[onnxruntime-linux-x64-gpu_cuda12-1.30.0.tgz]=f9886932ee7bb0b4d3fcab736a392d4ff5efaa0672b47f19f0cec03437cf64f1
+	[onnxruntime-linux-x64-gpu_cuda13-1.30.0.tgz]=382d79133112388cf94ce5855789b7c9bef12bef76a08b6b277e5a317213adcd
+)
 
 # cuda_major guesses the CUDA major version the GPU build should target.
 cuda_major() {
