@@ -1,6 +1,7 @@
 package models
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,7 +21,7 @@ func TestExtractOnceIntoCache(t *testing.T) {
 	if want := filepath.Join(cache, "facepipe", "models", sum); first != want || len(sum) != 64 {
 		t.Fatalf("extracted to %s, want %s", first, want)
 	}
-	marker := filepath.Join(first, "age", "model.json")
+	marker := filepath.Join(first, bundledFile(t))
 	old := []byte("{}")
 	if err := os.WriteFile(marker, old, 0o644); err != nil {
 		t.Fatal(err)
@@ -54,11 +55,29 @@ func TestExtractWithoutCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { tempDir = "" }()
-	if _, err := os.Stat(filepath.Join(d, "gender", "model.json")); err != nil || tempDir != d {
+	if _, err := os.Stat(filepath.Join(d, bundledFile(t))); err != nil || tempDir != d {
 		t.Fatalf("extracted to %s (temporary folder %q): %v", d, tempDir, err)
 	}
 	Cleanup()
 	if _, err := os.Stat(d); !os.IsNotExist(err) {
 		t.Errorf("Cleanup left %s: %v", d, err)
 	}
+}
+
+// bundledFile is the path of one of the bundled files, relative to the
+// bundle's folder: the last in walking order, so that it lies deep in it.
+func bundledFile(t *testing.T) string {
+	t.Helper()
+	var last string
+	err := fs.WalkDir(bundled, "default", func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			last = p
+		}
+		return err
+	})
+	if err != nil || last == "" {
+		t.Fatalf("no bundled file: %v", err)
+	}
+	rel, _ := filepath.Rel("default", last)
+	return rel
 }
