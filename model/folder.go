@@ -127,6 +127,25 @@ func OutputMeaning(task string) string {
 	return age
 }
 
+// FolderDirs resolves a folder given as a model: itself when it holds
+// model.json (one network or an ensemble), else its age/ and gender/ model
+// folders, those of them that exist.
+func FolderDirs(dir string) ([]string, error) {
+	if _, err := os.Stat(filepath.Join(dir, CardFile)); err == nil {
+		return []string{dir}, nil
+	}
+	var dirs []string
+	for _, task := range []string{TaskAge, TaskGender} {
+		if _, err := os.Stat(filepath.Join(dir, task, CardFile)); err == nil {
+			dirs = append(dirs, filepath.Join(dir, task))
+		}
+	}
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("neither a model folder (no %s) nor a folder of age/ and gender/ model folders", CardFile)
+	}
+	return dirs, nil
+}
+
 // WriteCard writes model.json into dir.
 func WriteCard(dir string, c *Card) error {
 	c.FormatVersion = CardVersion

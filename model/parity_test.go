@@ -3,7 +3,6 @@ package model
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -92,10 +91,9 @@ func parityImages(n, size int) []float32 {
 // and a gender/ folder.
 func predictDefaults(t *testing.T, b compute.Backend, images []float32) map[string][]float64 {
 	t.Helper()
-	root := filepath.Join("..", "models", "default")
-	dirs := []string{root}
-	if _, err := os.Stat(filepath.Join(root, CardFile)); err != nil {
-		dirs = []string{filepath.Join(root, TaskAge), filepath.Join(root, TaskGender)}
+	dirs, err := FolderDirs(filepath.Join("..", "models", "default"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	out := map[string][]float64{}
 	for _, dir := range dirs {

@@ -242,17 +242,9 @@ func OpenScorers(ctx context.Context, cfg Config, b compute.Backend) ([]model.Sc
 			out = append(out, sc)
 			continue
 		}
-		dirs := []string{local}
-		if _, err := os.Stat(filepath.Join(local, model.CardFile)); err != nil {
-			dirs = nil
-			for _, task := range []string{model.TaskAge, model.TaskGender} {
-				if _, err := os.Stat(filepath.Join(local, task, model.CardFile)); err == nil {
-					dirs = append(dirs, filepath.Join(local, task))
-				}
-			}
-			if len(dirs) == 0 {
-				return nil, fmt.Errorf("--model=%s: neither a model folder (no %s) nor a folder of age/ and gender/ model folders", m, model.CardFile)
-			}
+		dirs, err := model.FolderDirs(local)
+		if err != nil {
+			return nil, fmt.Errorf("--model=%s: %w", m, err)
 		}
 		for _, d := range dirs {
 			sc, err := model.OpenFolder(d, b, cfg.Batch, cfg.TTA)
