@@ -58,6 +58,17 @@ type Card struct {
 	Combine string   `json:"combine,omitempty"`
 }
 
+// FlipTTA says whether scoring should average each prediction with that of
+// the mirrored image when the user leaves it to the model: as the model's
+// test figures were measured (hyperparameter "tta"), and yes when the card
+// does not say.
+func (c *Card) FlipTTA() bool {
+	if v, ok := c.Hyper["tta"].(bool); ok {
+		return v
+	}
+	return true
+}
+
 // EnsembleCombine is how an ensemble's members' predictions are combined.
 const EnsembleCombine = "mean of the members' predictions: ages in years, and probabilities of female (not logits)"
 

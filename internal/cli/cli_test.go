@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"flag"
 	"errors"
 	"os"
 	"path/filepath"
@@ -70,5 +71,29 @@ func TestCheckPaths(t *testing.T) {
 		if tc.wantErrContains == "" && err != nil || tc.wantErrContains != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErrContains)) {
 			t.Errorf("CheckPaths(%s, %s, %s) = %v, want an error containing %q", tc.runner, tc.input, tc.output, err, tc.wantErrContains)
 		}
+	}
+}
+
+func TestOnOffAuto(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"on", "on"}, {"true", "on"}, {"1", "on"}, {"off", "off"}, {"FALSE", "off"}, {"0", "off"}, {"auto", "auto"}, {"maybe", ""},
+	} {
+		v := OnOffAuto("auto")
+		err := v.Set(c.in)
+		if c.want == "" {
+			if err == nil {
+				t.Errorf("Set(%q) took it as %q, want an error", c.in, v)
+			}
+			continue
+		}
+		if err != nil || v.String() != c.want {
+			t.Errorf("Set(%q): %q, %v; want %q", c.in, v, err, c.want)
+		}
+	}
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	v := OnOffAuto("auto")
+	fs.Var(&v, "tta", "")
+	if err := fs.Parse([]string{"-tta"}); err != nil || v != "on" {
+		t.Errorf("-tta alone: %q, %v; want on", v, err)
 	}
 }

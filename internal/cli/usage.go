@@ -104,3 +104,28 @@ func SetRunnerDefault() {
 		f.DefValue = "prism"
 	}
 }
+
+// OnOffAuto is a flag that is on, off or auto. It is also a boolean flag:
+// -name alone means on, and true/false (1/0) mean on/off.
+type OnOffAuto string
+
+// String returns the value: on, off or auto.
+func (v *OnOffAuto) String() string { return string(*v) }
+
+// Set accepts on, off, auto, and the boolean spellings of on and off.
+func (v *OnOffAuto) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "on", "true", "t", "1":
+		*v = "on"
+	case "off", "false", "f", "0":
+		*v = "off"
+	case "auto":
+		*v = "auto"
+	default:
+		return fmt.Errorf("%q: want auto, on or off", s)
+	}
+	return nil
+}
+
+// IsBoolFlag lets -name stand alone, meaning on.
+func (v *OnOffAuto) IsBoolFlag() bool { return true }

@@ -42,7 +42,7 @@ var (
 	onnxOutput   = flag.String("onnx_output", "", "for an ONNX file: years, logit or probability (default: years for age, probability for gender, logit for both's gender column)")
 	backend      = flag.String("backend", "", "GoMLX backend: onnx:cpu, onnx:cuda, xla:cuda, xla:cpu (xla needs a build with -tags xla), go; default $GOMLX_BACKEND, else onnx:cpu when ONNX Runtime is installed, else go")
 	batch        = flag.Int("batch", 64, "inference batch size of model folders (fixed; the last batch is padded)")
-	tta          = flag.Bool("tta", true, "average each prediction of a model folder with that of the mirrored image, as training's test evaluation does (-tta=false halves the inference work)")
+	tta          = ttaFlag()
 	labelsFlag   = flag.String("name_labels", "auto", "compute metrics against the UTKFace labels in the file names: auto (when 90% of names carry them), on, off")
 	contactSheet = flag.Int("contact_sheet", 0, "write contact_sheet.png with the first N images and their predictions")
 	maxPixels    = flag.Int("max_pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more pixels")
@@ -51,6 +51,13 @@ var (
 	logLevel     = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
 	cpuProfile   = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 )
+
+// ttaFlag defines --tta, which is auto unless set.
+func ttaFlag() *cli.OnOffAuto {
+	v := cli.OnOffAuto("auto")
+	flag.Var(&v, "tta", "average each prediction of a model folder with that of the mirrored image (twice the network work): on, off, or auto: as the model's test figures were measured (its model.json's hyperparameters.tta; on when it does not say)")
+	return &v
+}
 
 func init() {
 	// Workers run this binary too: they find the bundled models the same way.
@@ -83,7 +90,7 @@ func run(ctx context.Context) error {
 	cfg := score.Config{
 		Input: fsio.ExpandHome(*input), Output: fsio.ExpandHome(*output), Models: strings.Split(*modelFlag, ","),
 		ONNX:    model.ONNXMeta{Task: *onnxTask, InputSize: *onnxSize, Range: *onnxRange, Layout: *onnxLayout, Output: *onnxOutput},
-		Backend: *backend, Batch: *batch, TTA: *tta, Labels: *labelsFlag, ContactSheet: *contactSheet,
+		Backend: *backend, Batch: *batch, TTA: tta.String(), Labels: *labelsFlag, ContactSheet: *contactSheet,
 		MaxPixels: *maxPixels, FilesPerPart: *perPart, Workers: *workers,
 	}
 	switch {

@@ -43,7 +43,7 @@ type Config struct {
 	ONNX          model.ONNXMeta // for ONNX files without a sidecar JSON
 	Backend       string         // GoMLX backend config; "" chooses
 	Batch         int            // batch size of model folders
-	TTA           bool
+	TTA           string         // flip averaging of model folders: on, off, or auto ("" too): as each folder's card says (model.Card.FlipTTA)
 	Labels        string // auto, on or off
 	ContactSheet  int
 	MaxPixels     int
@@ -247,7 +247,11 @@ func OpenScorers(ctx context.Context, cfg Config, b compute.Backend) ([]model.Sc
 			return nil, fmt.Errorf("--model=%s: %w", m, err)
 		}
 		for _, d := range dirs {
-			sc, err := model.OpenFolder(d, b, cfg.Batch, cfg.TTA)
+			tta, err := folderTTA(cfg.TTA, d)
+			if err != nil {
+				return nil, err
+			}
+			sc, err := model.OpenFolder(d, b, cfg.Batch, tta)
 			if err != nil {
 				return nil, err
 			}
@@ -259,6 +263,24 @@ func OpenScorers(ctx context.Context, cfg Config, b compute.Backend) ([]model.Sc
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Task() < out[j].Task() }) // age, then gender
 	return out, nil
+}
+
+// folderTTA resolves --tta for the model folder dir: on, off, or auto (or
+// empty): what its card says.
+func folderTTA(flag, dir string) (bool, error) {
+	switch flag {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	case "", "auto":
+		card, err := model.ReadCard(dir)
+		if err != nil {
+			return false, err
+		}
+		return card.FlipTTA(), nil
+	}
+	return false, fmt.Errorf("--tta=%q: want auto, on or off", flag)
 }
 
 // localCopy returns a local path for a model: gs:// files and folders are

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"strings"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -279,5 +280,71 @@ func TestPreprocessingIdentity(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("nothing checked")
+	}
+}
+
+// TestTTAFollowsTheModelCard: --tta=auto flip-averages a model folder when
+// its card says its test figures were measured so, and not otherwise; on and
+// off override the card.
+func TestTTAFollowsTheModelCard(t *testing.T) {
+	models, _ := trainTiny(t)
+	src := filepath.Join(models, model.TaskAge)
+	card, err := model.ReadCard(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if card.FlipTTA() {
+		t.Fatalf("the tiny age model was trained without --tta, its card says tta %v", card.Hyper["tta"])
+	}
+	// A copy whose card says its figures were measured with flip averaging.
+	flipped := filepath.Join(t.TempDir(), "flipped")
+	if err := os.CopyFS(flipped, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	card.Hyper["tta"] = true
+	if err := model.WriteCard(flipped, card); err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := model.NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Finalize()
+	// A batch of left-right asymmetric images: flip averaging changes the predictions.
+	n := card.InputSize
+	images := make([]float32, 8*n*n*3)
+	for i := range images {
+		x := (i / 3) % n
+		images[i] = float32(x) / float32(n) * float32(1+i%5) / 5
+	}
+	predict := func(tta, dir string) float64 {
+		t.Helper()
+		sc, err := score.OpenScorers(context.Background(), score.Config{Models: []string{dir}, Batch: 8, TTA: tta}, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sc[0].Close()
+		out, err := sc[0].Predict(images)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[0].Age
+	}
+	on, off := predict("on", src), predict("off", src)
+	if on == off {
+		t.Fatalf("flip averaging changed nothing (%v): the test images do not test it", on)
+	}
+	for _, c := range []struct {
+		tta, dir string
+		want     float64
+	}{
+		{"auto", src, off}, {"", src, off}, {"auto", flipped, on}, {"off", flipped, off}, {"on", flipped, on},
+	} {
+		if got := predict(c.tta, c.dir); got != c.want {
+			t.Errorf("--tta=%q on a card with tta %v: age %v, want %v (on %v, off %v)", c.tta, c.dir == flipped, got, c.want, on, off)
+		}
+	}
+	if _, err := score.OpenScorers(context.Background(), score.Config{Models: []string{src}, Batch: 8, TTA: "sometimes"}, b); err == nil || !strings.Contains(err.Error(), "want auto, on or off") {
+		t.Errorf("--tta=sometimes: error %v, want one naming the values", err)
 	}
 }
