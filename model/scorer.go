@@ -35,6 +35,9 @@ type Scorer interface {
 	// one output per image: the age in years and the probability of
 	// female, NaN for a task the model does not predict.
 	Predict(images []float32) ([]Output, error)
+	// FlipTTA reports whether Predict averages each image's prediction with
+	// that of its mirror.
+	FlipTTA() bool
 	// Close releases the model.
 	Close()
 }
@@ -43,6 +46,7 @@ type folderScorer struct {
 	card *Card
 	p    *Predictor
 	b    int
+	tta  bool
 }
 
 // OpenFolder opens a model folder written by training for scoring: a single
@@ -63,12 +67,13 @@ func OpenFolder(dir string, backend compute.Backend, batch int, flipTTA bool) (S
 	if err != nil {
 		return nil, err
 	}
-	return &folderScorer{card: card, p: p, b: batch}, nil
+	return &folderScorer{card: card, p: p, b: batch, tta: flipTTA}, nil
 }
 
-func (f *folderScorer) Task() string { return f.card.Task }
-func (f *folderScorer) ID() string   { return f.card.ID }
-func (f *folderScorer) Batch() int   { return f.b }
+func (f *folderScorer) Task() string  { return f.card.Task }
+func (f *folderScorer) ID() string    { return f.card.ID }
+func (f *folderScorer) Batch() int    { return f.b }
+func (f *folderScorer) FlipTTA() bool { return f.tta }
 func (f *folderScorer) Input() (int, int) {
 	return f.card.Preprocessing.StoredSize, f.card.InputSize
 }
@@ -127,6 +132,7 @@ func SameTaskAndInput(a, b *Card) error {
 func (e *ensembleScorer) Task() string      { return e.members[0].Task() }
 func (e *ensembleScorer) ID() string        { return e.card.ID }
 func (e *ensembleScorer) Batch() int        { return e.members[0].Batch() }
+func (e *ensembleScorer) FlipTTA() bool     { return e.members[0].FlipTTA() }
 func (e *ensembleScorer) Input() (int, int) { return e.members[0].Input() }
 
 // Predict runs the members on the batch side by side, each on its own
@@ -281,9 +287,10 @@ func OpenONNX(path string, meta ONNXMeta, backend compute.Backend) (Scorer, erro
 	return s, nil
 }
 
-func (s *onnxScorer) Task() string { return s.meta.Task }
-func (s *onnxScorer) ID() string   { return s.meta.ID }
-func (s *onnxScorer) Batch() int   { return s.meta.Batch }
+func (s *onnxScorer) Task() string  { return s.meta.Task }
+func (s *onnxScorer) ID() string    { return s.meta.ID }
+func (s *onnxScorer) Batch() int    { return s.meta.Batch }
+func (s *onnxScorer) FlipTTA() bool { return false }
 func (s *onnxScorer) Input() (int, int) {
 	if s.meta.StoredSize > 0 {
 		return s.meta.StoredSize, s.meta.InputSize

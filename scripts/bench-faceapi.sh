@@ -8,7 +8,8 @@
 # (UTKFace images are aligned crops: each whole image is the face), run by
 # scripts/faceapi/agegender.js in FACEAPI_PROCS processes (default 2, one per
 # core) of one thread each. Ours: pipelines/score with its default flags (the
-# bundled default models, flip averaging), built once beforehand. Both rates
+# bundled default models, flip averaging as their card says), built once
+# beforehand. Both rates
 # count decoding, inference and writing, not model loading nor the build.
 # Both sides' metrics come from package evaluate (scripts/comparefaces).
 #
@@ -107,7 +108,8 @@ echo "      card, with 80/20 train/test splits), so some of these images were pr
 echo "      figures here are optimistic. Ours were trained on our train split only, disjoint from our test split."
 echo "face-api.js: $versions;"
 echo "             whole image as the face (no detection), face-api's own preprocessing; $procs processes, batch $batch"
-echo "ours: pipelines/score, default flags (bundled default models, flip averaging), go build tags: ${TAGS:-none}"
+models=$(sed -n 's/^score: models \(.*\) on backend .*/\1/p' "$tmp/score.log")
+echo "ours: pipelines/score, default flags: ${models:-the bundled default models}; go build tags: ${TAGS:-none}"
 echo "load average before the runs: $load_before ($(nproc) cores)"
 echo
 "$tmp/comparefaces" compare -ours="$tmp/scored" -ours_wall="$ours_wall" -theirs="$tmp/faceapi"

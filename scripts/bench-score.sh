@@ -4,7 +4,7 @@
 # and in the same run the same job in PyTorch (scripts/peer_score.py: Pillow
 # decode, the same networks as the default models with random weights, 2
 # decode workers, 2 threads). Go runs with --tta=false, the peer's work (one pass per image);
-# one more run shows the default, mirror-averaged scoring. Prints both
+# one more run shows the default, --tta=auto (flip averaging as the model card says). Prints both
 # images/s (median of 3, alternating) and the ratio.
 # Usage: scripts/bench-score.sh [N] [dataset dir]
 set -euo pipefail
@@ -87,5 +87,5 @@ echo "ratio go/peer: $(echo "$go_med $peer_med" | awk '{printf "%.2f", $1 / $2}'
 echo "last go run  : $(grep -h '^score: done' "$tmp/go.log")"
 rm -rf "$tmp/out"
 w=$(timed "$tmp/tta.log" "$tmp/score" --input="$tmp/in" --output="$tmp/out")
-echo "go with the default --tta (mirror averaging, twice the network work): $(rate "$w") img/s"
+echo "go with the default --tta=auto ($(sed -n 's/^score: models .*(flip averaging \(o[nf]*\)).*/flip averaging \1, as the model card says/p' "$tmp/tta.log")): $(rate "$w") img/s"
 echo "last peer run: $(grep -h '^peer:' "$tmp/peer.log")"

@@ -2,8 +2,8 @@ package cli
 
 import (
 	"bytes"
-	"flag"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"

@@ -130,7 +130,11 @@ func run(ctx context.Context) error {
 	}
 	var ids []string
 	for _, s := range scorers {
-		ids = append(ids, s.ID())
+		tta := "off"
+		if s.FlipTTA() {
+			tta = "on"
+		}
+		ids = append(ids, fmt.Sprintf("%s (flip averaging %s)", s.ID(), tta))
 		s.Close()
 	}
 	fmt.Fprintf(os.Stderr, "score: models %s on backend %s\n", strings.Join(ids, ", "), backendName)

@@ -44,7 +44,7 @@ type Config struct {
 	Backend       string         // GoMLX backend config; "" chooses
 	Batch         int            // batch size of model folders
 	TTA           string         // flip averaging of model folders: on, off, or auto ("" too): as each folder's card says (model.Card.FlipTTA)
-	Labels        string // auto, on or off
+	Labels        string         // auto, on or off
 	ContactSheet  int
 	MaxPixels     int
 	FilesPerPart  int // images per predictions file

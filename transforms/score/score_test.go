@@ -9,8 +9,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -317,7 +317,7 @@ func TestTTAFollowsTheModelCard(t *testing.T) {
 		x := (i / 3) % n
 		images[i] = float32(x) / float32(n) * float32(1+i%5) / 5
 	}
-	predict := func(tta, dir string) float64 {
+	predict := func(tta, dir string) (float64, bool) {
 		t.Helper()
 		sc, err := score.OpenScorers(context.Background(), score.Config{Models: []string{dir}, Batch: 8, TTA: tta}, b)
 		if err != nil {
@@ -328,9 +328,10 @@ func TestTTAFollowsTheModelCard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return out[0].Age
+		return out[0].Age, sc[0].FlipTTA()
 	}
-	on, off := predict("on", src), predict("off", src)
+	on, _ := predict("on", src)
+	off, _ := predict("off", src)
 	if on == off {
 		t.Fatalf("flip averaging changed nothing (%v): the test images do not test it", on)
 	}
@@ -340,8 +341,9 @@ func TestTTAFollowsTheModelCard(t *testing.T) {
 	}{
 		{"auto", src, off}, {"", src, off}, {"auto", flipped, on}, {"off", flipped, off}, {"on", flipped, on},
 	} {
-		if got := predict(c.tta, c.dir); got != c.want {
-			t.Errorf("--tta=%q on a card with tta %v: age %v, want %v (on %v, off %v)", c.tta, c.dir == flipped, got, c.want, on, off)
+		got, flip := predict(c.tta, c.dir)
+		if got != c.want || flip != (c.want == on) {
+			t.Errorf("--tta=%q on a card with tta %v: age %v, flip averaging %v; want %v (on %v, off %v)", c.tta, c.dir == flipped, got, flip, c.want, on, off)
 		}
 	}
 	if _, err := score.OpenScorers(context.Background(), score.Config{Models: []string{src}, Batch: 8, TTA: "sometimes"}, b); err == nil || !strings.Contains(err.Error(), "want auto, on or off") {
