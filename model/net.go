@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unsafe"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -77,12 +78,22 @@ func (n *Net) Params() int {
 
 // Tensor copies host data into a tensor the backend reads in place.
 func (n *Net) Tensor(data []float32, dims ...int) (*tensors.Tensor, error) {
-	t, err := tensors.FromShapeForBackend(n.Backend, 0, shapes.Make(dtypes.Float32, dims...))
-	if err != nil {
-		return nil, err
+	return tensorOf(n.Backend, data, dims...)
+}
+
+// tensorOf copies data, exactly as many values as dims hold, into a new
+// tensor on backend. It writes the tensor's memory once: filling a zeroed
+// one instead cost about 5% of scoring's CPU time.
+func tensorOf(backend compute.Backend, data []float32, dims ...int) (*tensors.Tensor, error) {
+	shape := shapes.Make(dtypes.Float32, dims...)
+	if len(data) != shape.Size() {
+		return nil, fmt.Errorf("%d values for a tensor of shape %v", len(data), dims)
 	}
-	tensors.MustMutableFlatData(t, func(flat []float32) { copy(flat, data) })
-	return t, nil
+	var raw []byte
+	if len(data) > 0 {
+		raw = unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data))
+	}
+	return tensors.FromRaw(backend, 0, shape, raw)
 }
 
 // Predictor runs a network for inference on fixed-size batches.

@@ -13,7 +13,6 @@ import (
 	"github.com/gomlx/compute"
 	onnxbackend "github.com/gomlx/compute-onnx"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	mlmodel "github.com/gomlx/gomlx/ml/model"
@@ -305,12 +304,11 @@ func (s *onnxScorer) Predict(images []float32) ([]Output, error) {
 	if s.nchw {
 		x, dims = toNCHW(x, b, n), []int{b, 3, n, n}
 	}
-	t, err := tensors.FromShapeForBackend(s.backend, 0, shapes.Make(dtypes.Float32, dims...))
+	t, err := tensorOf(s.backend, x, dims...)
 	if err != nil {
 		return nil, err
 	}
 	defer t.MustFinalizeAll() // device buffers are not Go memory: the GC would not free them in time
-	tensors.MustMutableFlatData(t, func(flat []float32) { copy(flat, x) })
 	var out *tensors.Tensor
 	if s.exec != nil {
 		buf, err := t.Buffer(s.backend, 0)

@@ -314,8 +314,13 @@ func loopsBack(link string, target fs.FileInfo) bool {
 	}
 }
 
-// ReadFile reads a whole file.
+// ReadFile reads a whole file. A local one is read in one buffer of its
+// size (os.ReadFile): growing a buffer as the bytes come cost about 4% of
+// scoring's CPU time.
 func ReadFile(ctx context.Context, p string) ([]byte, error) {
+	if !IsGCS(p) {
+		return os.ReadFile(p)
+	}
 	f, err := FS(ctx, p)
 	if err != nil {
 		return nil, err
