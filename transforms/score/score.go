@@ -407,11 +407,11 @@ func runBatches(sc model.Scorer, ins []*input) ([]model.Output, error) {
 	out := make([]model.Output, 0, len(ins))
 	buf := make([]float32, b*px)
 	for start := 0; start < len(ins); start += b {
-		clear(buf)
 		n := min(b, len(ins)-start)
 		for i := 0; i < n; i++ {
 			copy(buf[i*px:(i+1)*px], ins[start+i].inputs[key])
 		}
+		clear(buf[n*px:]) // the padding of a last, partial batch
 		res, err := sc.Predict(buf)
 		if err != nil {
 			return nil, err
