@@ -13,13 +13,15 @@
 # Each stage resumes where an interrupted one stopped (--resume).
 #
 # Usage: scripts/train-default-models.sh [dataset dir] [work dir]
-# Environment: SIZE (64), EPOCHS (40), K (2), VALIDATED (1): the bundle's recipe.
+# Environment: SIZE (80), EPOCHS (40), K (2), TTA (false), VALIDATED (1): the
+# bundle's recipe. TTA is whether the test figures, and scoring by default
+# (--tta=auto), average each image with its mirror.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "$0")/.."
 data=${1:-../shared/datasets/utkface-dev}
 work=${2:-./out/default-models}
-size=${SIZE:-64} epochs=${EPOCHS:-40} k=${K:-2}
+size=${SIZE:-80} epochs=${EPOCHS:-40} k=${K:-2} tta=${TTA:-false}
 mkdir -p "$work/bin"
 eval "$(scripts/install-onnxruntime.sh)"
 tags=""
@@ -29,7 +31,7 @@ go build ${tags:+-tags "$tags"} -o "$work/bin/" ./pipelines/ingest ./pipelines/t
 if [ ! -f "$work/ingest/manifest.json" ]; then
 	"$work/bin/ingest" --input="$data" --output="$work/ingest" --image_size="$size" --encoding=uint8
 fi
-recipe=(--data="$work/ingest" --task=both --age_head=dldl --input_size="$size" --epochs="$epochs" --members="$k")
+recipe=(--data="$work/ingest" --task=both --age_head=dldl --input_size="$size" --epochs="$epochs" --members="$k" --tta="$tta")
 resume() { [ -f "$1/members/0/resume.json" ] && echo --resume || true; }
 
 if [ "${VALIDATED:-1}" = 1 ]; then
