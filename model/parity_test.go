@@ -15,7 +15,11 @@ import (
 // skips with the reason; the pure-Go backend is always compared.
 func TestBackendsAgree(t *testing.T) {
 	ortOrSkip(t)
-	images := parityImages(8, 64)
+	card, err := ReadCard(filepath.Join("..", "models", "default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := parityImages(8, card.InputSize) // the bundle's input size
 	ref := openOrSkip(t, "onnx:cpu")
 	want := predictDefaults(t, ref, images)
 	if lo, hi := minMax(want[TaskAge]); hi-lo < 0.1 {
