@@ -1,0 +1,127 @@
+package faces
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/facepipe/facepipe/model"
+	"github.com/facepipe/facepipe/transforms/preprocess"
+)
+
+const devData = "../../shared/datasets/utkface-dev"
+
+// devCrops returns n real UTKFace crops, skipping the test where the dataset
+// is absent.
+func devCrops(t *testing.T, n int) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(devData, "*.jpg"))
+	if len(files) == 0 {
+		t.Skipf("no UTKFace dev images in %s (the dataset lives beside the checkout on the project's machines)", devData)
+	}
+	sort.Strings(files)
+	step := max(1, len(files)/n)
+	var out []string
+	for i := 0; i < len(files) && len(out) < n; i += step {
+		out = append(out, files[i])
+	}
+	return out
+}
+
+func openDetector(t *testing.T, config string) *Detector {
+	t.Helper()
+	if config == "onnx:cpu" && !model.ORTInstalled() {
+		t.Skip("ONNX Runtime is not installed (scripts/install-onnxruntime.sh)")
+	}
+	b, _, err := model.NewBackend(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDetector(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	return d
+}
+
+// On real UTKFace crops the detector finds one face whose eyes lie near
+// where UTKFace's aligner put them (the template), and whose nose and mouth
+// do within the spread of faces' proportions (a baby's mouth sits 30 px
+// above the template's).
+func TestDetectorOnRealCrops(t *testing.T) {
+	files := devCrops(t, 40)
+	d := openDetector(t, "onnx:cpu")
+	found := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, _, err := preprocess.Decode(data, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.Detect(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > 1 {
+			t.Errorf("%s: %d faces", filepath.Base(f), len(got))
+		}
+		if len(got) == 0 {
+			continue
+		}
+		found++
+		for k, p := range Template {
+			q, tol := got[0].Keypoints[k], 20.0
+			if k == Nose || k == Mouth {
+				tol = 40
+			}
+			if dx, dy := q.X-p.X, q.Y-p.Y; dx*dx+dy*dy > tol*tol {
+				t.Errorf("%s: keypoint %d at %v, template %v", filepath.Base(f), k, q, p)
+			}
+		}
+	}
+	if found < len(files)-1 {
+		t.Errorf("a face found in %d of %d crops", found, len(files))
+	}
+}
+
+// Both ways of running the network (ONNX Runtime, and the ONNX graph
+// converted to GoMLX on the pure-Go backend) find the same face in a real
+// crop, and nothing in a plain gray image.
+func TestDetectorBackendsAgree(t *testing.T) {
+	files := devCrops(t, 1)
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := preprocess.Decode(data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var faces [][]Face
+	for _, cfg := range []string{"onnx:cpu", "go"} {
+		d := openDetector(t, cfg)
+		got, err := d.Detect(img)
+		if err != nil {
+			t.Fatalf("%s: %v", cfg, err)
+		}
+		none, err := d.Detect(grayImage(300, 200))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(none) != 0 {
+			t.Errorf("%s: %d faces in a gray image", cfg, len(none))
+		}
+		faces = append(faces, got)
+	}
+	if len(faces[0]) != 1 || len(faces[1]) != 1 {
+		t.Fatalf("faces found: onnx %d, go %d, want 1 each", len(faces[0]), len(faces[1]))
+	}
+	if !near(faces[0][0].Box, faces[1][0].Box, 0.5) {
+		t.Errorf("boxes differ: onnx %+v, go %+v", faces[0][0].Box, faces[1][0].Box)
+	}
+}

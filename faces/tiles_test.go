@@ -1,0 +1,192 @@
+package faces
+
+import (
+	"math"
+	"testing"
+
+	"github.com/facepipe/facepipe/transforms/preprocess"
+)
+
+func TestPassesCoverEveryLevel(t *testing.T) {
+	for _, sz := range [][2]int{{1920, 1080}, {4000, 3000}, {800, 600}, {200, 200}, {3000, 400}} {
+		w, h := sz[0], sz[1]
+		p := DefaultPlan
+		passes := p.Passes(w, h)
+		if passes[0].Level != 0 {
+			t.Fatalf("%dx%d: first pass is level %d", w, h, passes[0].Level)
+		}
+		// The whole-image pass holds the image in a gray square Border
+		// times its longer side, centred.
+		g := passes[0]
+		wantW := math.Round(float64(w) * 256 / (p.Border * float64(max(w, h))))
+		if float64(g.Width) != wantW || g.OX != -(256-g.Width)/2 {
+			t.Errorf("%dx%d: whole pass %+v, want width %v centred", w, h, g, wantW)
+		}
+		byLevel := map[int][]Pass{}
+		for _, ps := range passes[1:] {
+			byLevel[ps.Level] = append(byLevel[ps.Level], ps)
+		}
+		finest := 0.0
+		for lvl, ps := range byLevel {
+			lw, lh := ps[0].Width, ps[0].Height
+			scale := float64(lw) / float64(w)
+			finest = math.Max(finest, scale)
+			covered := make([]bool, lw*lh)
+			for _, q := range ps {
+				for y := max(0, q.OY); y < min(lh, q.OY+256); y++ {
+					for x := max(0, q.OX); x < min(lw, q.OX+256); x++ {
+						covered[y*lw+x] = true
+					}
+				}
+				// A side is cut exactly when it lies inside the level.
+				if q.CutLeft != (q.OX > 0) || q.CutTop != (q.OY > 0) || q.CutRight != (q.OX+256 < lw) || q.CutBottom != (q.OY+256 < lh) {
+					t.Errorf("%dx%d level %d: pass %+v: cut sides wrong", w, h, lvl, q)
+				}
+			}
+			for i, c := range covered {
+				if !c {
+					t.Fatalf("%dx%d level %d (%dx%d): pixel %d,%d in no tile", w, h, lvl, lw, lh, i%lw, i/lw)
+				}
+			}
+		}
+		// The finest level shows a MinFace face at DetectMin pixels or
+		// more (or the image at MaxScale).
+		if len(byLevel) > 0 && finest*p.MinFace < p.DetectMin*0.99 && finest < p.MaxScale*0.99 {
+			t.Errorf("%dx%d: finest scale %v shows a %v-px face at %v px", w, h, finest, p.MinFace, finest*p.MinFace)
+		}
+	}
+}
+
+func TestStartsOverlap(t *testing.T) {
+	p := DefaultPlan
+	for _, n := range []int{257, 300, 512, 960, 1000, 2000} {
+		s := p.starts(n)
+		if s[0] != 0 || s[len(s)-1] != n-256 {
+			t.Errorf("n=%d: starts %v, want first 0 and last %d", n, s, n-256)
+		}
+		for i := 1; i < len(s); i++ {
+			if s[i-1]+256-s[i] < p.Overlap {
+				t.Errorf("n=%d: tiles %d and %d share %d pixels, want ≥ %d", n, i-1, i, s[i-1]+256-s[i], p.Overlap)
+			}
+		}
+	}
+	if s := p.starts(100); len(s) != 1 || s[0] != -78 {
+		t.Errorf("starts(100) = %v, want one centred tile at -78", s)
+	}
+}
+
+// squareNet is a stand-in network that sees bright squares: it reports one
+// detection for the bounding box of the input's pixels brighter than halfway between the gray and white
+// (in [-1,1]) at the anchor nearest its centre, with keypoints at fixed
+// fractions of the box. It lets the tiling be tested on pixels.
+func squareNet(in []float32) ([]float32, []float32, error) {
+	scores := make([]float32, NumAnchors)
+	for i := range scores {
+		scores[i] = -10
+	}
+	regs := make([]float32, NumAnchors*16)
+	x0, y0, x1, y1 := 256, 256, -1, -1
+	for v := 0; v < 256; v++ {
+		for u := 0; u < 256; u++ {
+			if in[3*(v*256+u)] > 0.235 { // halfway between the gray and the white
+				x0, y0, x1, y1 = min(x0, u), min(y0, v), max(x1, u+1), max(y1, v+1)
+			}
+		}
+	}
+	if x1 < 0 {
+		return scores, regs, nil
+	}
+	cx, cy := float64(x0+x1)/2, float64(y0+y1)/2
+	best, bd := 0, math.Inf(1)
+	for i, a := range anchors {
+		if d := math.Hypot(a.X*256-cx, a.Y*256-cy); d < bd {
+			best, bd = i, d
+		}
+	}
+	a := anchors[best]
+	r := regs[best*16 : best*16+16]
+	w, h := float64(x1-x0), float64(y1-y0)
+	r[0], r[1], r[2], r[3] = float32(cx-a.X*256), float32(cy-a.Y*256), float32(w), float32(h)
+	fr := [6][2]float64{{0.3, 0.3}, {0.7, 0.3}, {0.5, 0.55}, {0.5, 0.75}, {0.1, 0.4}, {0.9, 0.4}}
+	for k, f := range fr {
+		r[4+2*k] = float32(float64(x0) + f[0]*w - a.X*256)
+		r[5+2*k] = float32(float64(y0) + f[1]*h - a.Y*256)
+	}
+	scores[best] = logit(0.95)
+	return scores, regs, nil
+}
+
+func grayImage(w, h int) *preprocess.RGB {
+	m := &preprocess.RGB{Width: w, Height: h, Pix: make([]uint8, 3*w*h)}
+	for i := range m.Pix {
+		m.Pix[i] = 60
+	}
+	return m
+}
+
+func fillSquare(m *preprocess.RGB, b Box) {
+	for y := int(b.Y); y < int(b.Y+b.H); y++ {
+		for x := int(b.X); x < int(b.X+b.W); x++ {
+			copy(m.Pix[3*(y*m.Width+x):], []uint8{255, 255, 255})
+		}
+	}
+}
+
+// A face (here a bright square) that straddles a tile border is reported
+// once, where it is, whatever level finds it.
+func TestFaceOnTileBorderReportedOnce(t *testing.T) {
+	const w, h = 1920, 1080
+	p := DefaultPlan
+	// The finest level's tiles: find a border between two tiles and put a
+	// 60-pixel square across it.
+	var fine []Pass
+	for _, ps := range p.Passes(w, h) {
+		if len(fine) == 0 || ps.Level > fine[0].Level {
+			fine = []Pass{ps}
+		} else if ps.Level == fine[0].Level {
+			fine = append(fine, ps)
+		}
+	}
+	scale := float64(fine[0].Width) / w
+	edge := float64(fine[0].OX+256) / scale // the first tile's right edge, in image pixels
+	for _, sq := range []Box{
+		{edge - 30, 500, 60, 60}, // across the first tile's right edge
+		{edge - 59, 200, 60, 60}, // nearly all left of it
+		{1000, 300, 300, 300},    // a large face, found at coarser levels
+		{1850, 1000, 60, 60},     // in the image's corner
+	} {
+		img := grayImage(w, h)
+		fillSquare(img, sq)
+		got, err := detect(img, p, 0.75, squareNet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 {
+			t.Errorf("square %+v: %d faces, want 1: %+v", sq, len(got), got)
+			continue
+		}
+		// The box is the square, to within the resampling of the level
+		// it came from (a pixel or two of that level).
+		tol := 2.5 / scale
+		if !near(got[0].Box, sq, tol) {
+			t.Errorf("square %+v: box %+v (tolerance %.1f)", sq, got[0].Box, tol)
+		}
+	}
+}
+
+// A face that fills the whole image is found by the whole-image pass.
+func TestFaceFillingTheImage(t *testing.T) {
+	img := grayImage(200, 200)
+	fillSquare(img, Box{20, 20, 160, 160})
+	got, err := detect(img, DefaultPlan, 0.75, squareNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !near(got[0].Box, Box{20, 20, 160, 160}, 2) {
+		t.Fatalf("got %+v, want one face at {20 20 160 160}", got)
+	}
+	// Its keypoints are where the network put them, in image pixels.
+	if e := got[0].Keypoints[EyeLeft]; math.Abs(e.X-(20+0.3*160)) > 2 || math.Abs(e.Y-(20+0.3*160)) > 2 {
+		t.Errorf("left eye at %v, want (68, 68)", e)
+	}
+}
