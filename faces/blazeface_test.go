@@ -46,14 +46,14 @@ func openDetector(t *testing.T, config string) *Detector {
 	return d
 }
 
-// On real UTKFace crops the detector finds one face whose eyes lie near
-// where UTKFace's aligner put them (the template), and whose nose and mouth
-// do within the spread of faces' proportions (a baby's mouth sits 30 px
-// above the template's).
+// On real UTKFace crops the detector finds one face, and the median of its
+// keypoints lies within a few pixels of the template measured over 2,000
+// crops. (Single crops stray: UTKFace's own aligner missed some faces, and a
+// baby's mouth sits 30 px above the template's.)
 func TestDetectorOnRealCrops(t *testing.T) {
 	files := devCrops(t, 40)
 	d := openDetector(t, "onnx:cpu")
-	found := 0
+	var xs, ys [4][]float64
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -67,25 +67,24 @@ func TestDetectorOnRealCrops(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) > 1 {
-			t.Errorf("%s: %d faces", filepath.Base(f), len(got))
-		}
-		if len(got) == 0 {
+		if len(got) != 1 {
+			t.Errorf("%s: %d faces, want 1", filepath.Base(f), len(got))
 			continue
 		}
-		found++
-		for k, p := range Template {
-			q, tol := got[0].Keypoints[k], 20.0
-			if k == Nose || k == Mouth {
-				tol = 40
-			}
-			if dx, dy := q.X-p.X, q.Y-p.Y; dx*dx+dy*dy > tol*tol {
-				t.Errorf("%s: keypoint %d at %v, template %v", filepath.Base(f), k, q, p)
-			}
+		for k := range Template {
+			xs[k] = append(xs[k], got[0].Keypoints[k].X)
+			ys[k] = append(ys[k], got[0].Keypoints[k].Y)
 		}
 	}
-	if found < len(files)-1 {
-		t.Errorf("a face found in %d of %d crops", found, len(files))
+	median := func(v []float64) float64 { sort.Float64s(v); return v[len(v)/2] }
+	for k, p := range Template {
+		if len(xs[k]) == 0 {
+			t.Fatal("no face found")
+		}
+		mx, my := median(xs[k]), median(ys[k])
+		if dx, dy := mx-p.X, my-p.Y; dx*dx+dy*dy > 6*6 {
+			t.Errorf("keypoint %d: median (%.1f, %.1f), template %v", k, mx, my, p)
+		}
 	}
 }
 
