@@ -7,4 +7,4 @@ const NativeJPEG = "image/jpeg (pure Go; build with -tags turbojpeg for libjpeg-
 
 // decodeJPEGNative is the hook of the libjpeg-turbo build; this build decodes
 // every JPEG with image/jpeg.
-func decodeJPEGNative([]byte, Info) (*RGB, bool) { return nil, false }
+func decodeJPEGNative([]byte, Info, int) (*RGB, bool) { return nil, false }

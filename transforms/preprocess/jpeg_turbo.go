@@ -36,12 +36,18 @@ func putHandle(h C.tjhandle) {
 }
 
 // decodeJPEGNative decodes a baseline or progressive YCbCr or grayscale JPEG
-// straight into RGB with libjpeg-turbo: fancy upsampling and the accurate
+// straight into RGB with libjpeg-turbo, reduced by the factor d (1, 2, 4 or
+// 8) with its IDCT scaling to ⌈W/d⌉×⌈H/d⌉: fancy upsampling and the accurate
 // integer IDCT, as Pillow decodes. It reports false, leaving the file to the
 // pure-Go decoder, for CMYK and YCCK files and for anything libjpeg-turbo
 // warns about (truncated or corrupt data), so that both builds reject the
-// same files for the same reasons.
-func decodeJPEGNative(data []byte, info Info) (*RGB, bool) {
+// same files for the same reasons; and for reductions of images under 8
+// pixels on a side, where TurboJPEG might pick another scaling factor of
+// the same size.
+func decodeJPEGNative(data []byte, info Info, d int) (*RGB, bool) {
+	if d > 1 && min(info.Width, info.Height) < 8 {
+		return nil, false
+	}
 	h := getHandle()
 	if h == nil {
 		return nil, false
@@ -55,9 +61,13 @@ func decodeJPEGNative(data []byte, info Info) (*RGB, bool) {
 	if int(w) != info.Width || int(ht) != info.Height || (cs != C.TJCS_YCbCr && cs != C.TJCS_GRAY && cs != C.TJCS_RGB) {
 		return nil, false
 	}
-	m := &RGB{Width: info.Width, Height: info.Height, Pix: make([]uint8, 3*info.Width*info.Height)}
+	// TurboJPEG picks the largest scaling factor n/8 whose output fits the
+	// requested size. With both sides ≥ 8, the next larger one after 1/d,
+	// (8/d+1)/8, adds at least a pixel to each side, so 1/d it is.
+	sw, sh := ceilDiv(info.Width, d), ceilDiv(info.Height, d)
+	m := &RGB{Width: sw, Height: sh, Pix: make([]uint8, 3*sw*sh)}
 	dst := (*C.uchar)(unsafe.Pointer(&m.Pix[0]))
-	if C.tjDecompress2(h, src, C.ulong(len(data)), dst, w, 0, ht, C.TJPF_RGB, C.TJFLAG_STOPONWARNING) != 0 {
+	if C.tjDecompress2(h, src, C.ulong(len(data)), dst, C.int(sw), 0, C.int(sh), C.TJPF_RGB, C.TJFLAG_STOPONWARNING) != 0 {
 		return nil, false
 	}
 	return m, true

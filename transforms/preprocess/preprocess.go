@@ -1,8 +1,10 @@
 // Package preprocess turns image file bytes into the model's input tensor:
-// decode a JPEG or PNG into 8-bit RGB whatever its colour model (grayscale,
-// YCbCr, CMYK, with or without alpha), then resize bilinearly to a square
-// float32 HWC tensor in [0,1]. Ingest and score both call Preprocess, so
-// training and serving see identical inputs.
+// decode a JPEG, PNG, WebP or GIF into 8-bit RGB whatever its colour model
+// (grayscale, YCbCr, CMYK, paletted, with or without alpha), upright as its
+// EXIF orientation says, then resize bilinearly to a square float32 HWC
+// tensor in [0,1]. Ingest and score both call Preprocess, so training and
+// serving see identical inputs. DecodeReduced decodes large photos at 1/2,
+// 1/4 or 1/8 scale for detection.
 package preprocess
 
 import (
@@ -10,10 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
+	"image/draw"
 	"image/jpeg"
-	"image/png"
 	"io"
+	"strings"
 )
 
 // Defaults for Options.
@@ -44,10 +46,25 @@ func (o Options) maxPixels() int {
 
 // Info describes a source image.
 type Info struct {
-	Format    string // "jpeg" or "png"
-	Width     int
-	Height    int
-	Grayscale bool // all three channels equal in every pixel; set by Decode only
+	Format string // FormatJPEG, FormatPNG, FormatWebP or FormatGIF
+	// Width and Height are the stored dimensions that the header declares,
+	// before EXIF orientation: what maxPixels limits and what a decoder
+	// that ignores EXIF produces. UprightSize gives the decoded image's.
+	Width, Height int
+	// Orientation is the EXIF Orientation of a JPEG, 1 to 8 (1: as stored;
+	// 6: stored rotated a quarter counter-clockwise, so Decode turns it
+	// clockwise); 1 when absent or invalid, and for the other formats.
+	Orientation int
+	Grayscale   bool // all three channels equal in every pixel; set by Decode only
+}
+
+// UprightSize returns the dimensions of the image as Decode returns it, upright:
+// Width and Height, swapped for orientations 5 to 8.
+func (i Info) UprightSize() (w, h int) {
+	if swapsAxes(i.Orientation) {
+		return i.Height, i.Width
+	}
+	return i.Width, i.Height
 }
 
 // Error says why an input can't be preprocessed. Reason is one of the
@@ -72,28 +89,21 @@ func fail(reason, format string, args ...any) *Error {
 	return &Error{Reason: reason, Detail: fmt.Sprintf(format, args...)}
 }
 
-// Check reads only the header of an image: its format and dimensions. It
-// rejects empty files, content that is not a JPEG or PNG, and images over
-// maxPixels, without allocating for the pixels.
+// Check reads only the header of an image: its format, dimensions and, for a
+// JPEG, EXIF orientation. It rejects empty files, content that is not a
+// JPEG, PNG, WebP or GIF (naming HEIC, AVIF and a few other formats in the
+// detail), and images over maxPixels (DefaultMaxPixels when ≤ 0), without
+// allocating for the pixels. data may be only the head of a file, as long
+// as it holds the metadata before a JPEG's frame header.
 func Check(data []byte, maxPixels int) (Info, error) {
 	if len(data) == 0 {
 		return Info{}, fail(ReasonEmptyFile, "the file is empty")
 	}
-	var (
-		cfg     image.Config
-		err     error
-		fmtName string
-	)
-	switch {
-	case bytes.HasPrefix(data, []byte{0xff, 0xd8}):
-		fmtName = "jpeg"
-		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
-	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
-		fmtName = "png"
-		cfg, err = png.DecodeConfig(bytes.NewReader(data))
-	default:
-		return Info{}, fail(ReasonNotAnImage, "content starts with %q, not a JPEG or PNG signature", prefix(data))
+	fmtName, e := sniff(data)
+	if e != nil {
+		return Info{}, e
 	}
+	cfg, err := codecs[fmtName].config(bytes.NewReader(data))
 	if err != nil {
 		return Info{}, decodeError(fmtName, "header", err)
 	}
@@ -107,31 +117,29 @@ func Check(data []byte, maxPixels int) (Info, error) {
 		return Info{}, fail(ReasonTooLarge, "%s header declares %d×%d = %.1f megapixels, over the limit of %.1f",
 			fmtName, cfg.Width, cfg.Height, float64(cfg.Width)*float64(cfg.Height)/1e6, float64(maxPixels)/1e6)
 	}
-	return Info{Format: fmtName, Width: cfg.Width, Height: cfg.Height}, nil
-}
-
-func prefix(b []byte) []byte {
-	if len(b) > 8 {
-		return b[:8]
+	info := Info{Format: fmtName, Width: cfg.Width, Height: cfg.Height, Orientation: orientTopLeft}
+	if fmtName == FormatJPEG {
+		info.Orientation = jpegOrientation(data)
 	}
-	return b
+	return info, nil
 }
 
 func decodeError(format, what string, err error) *Error {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+	if endsEarly(err) {
 		return fail(ReasonTruncated, "%s %s ends early: %v", format, what, err)
 	}
 	return fail(ReasonDecodeError, "%s %s: %v", format, what, err)
 }
 
-// complete reports whether a file ends as a whole image of its format does:
-// a JPEG with its EOI marker (trailing padding allowed), a PNG with IEND.
-func complete(format string, data []byte) bool {
-	tail := data[max(0, len(data)-64):]
-	if format == "png" {
-		return bytes.Contains(tail, []byte("IEND"))
+// endsEarly reports whether a decoder's error says that the data ran out.
+// image/gif wraps io.ErrUnexpectedEOF with %v, and x/image/riff (under
+// webp) turns it into its "short chunk" errors, so their text is matched.
+func endsEarly(err error) bool {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
 	}
-	return bytes.Contains(tail, []byte{0xff, 0xd9})
+	msg := err.Error()
+	return strings.HasSuffix(msg, io.ErrUnexpectedEOF.Error()) || strings.HasPrefix(msg, "riff: short chunk")
 }
 
 // RGB is an 8-bit image with interleaved R, G, B samples, row by row.
@@ -140,109 +148,77 @@ type RGB struct {
 	Pix           []uint8 // len 3*Width*Height
 }
 
-// Decode checks the header, then decodes the image into RGB. Alpha is
-// dropped, not composited, as Pillow's convert("RGB") and TensorFlow's
-// decode_png(channels=3) do. JPEG chroma is upsampled with libjpeg's "fancy"
-// triangle filter and converted with its fixed-point coefficients, so the
-// result stays within a level or two of libjpeg-based decoders such as Pillow.
+// Decode checks the header, then decodes the image into RGB, upright: a
+// JPEG's EXIF orientation is applied (Info keeps the stored dimensions).
+// Alpha is dropped, not composited, as Pillow's convert("RGB") and
+// TensorFlow's decode_png(channels=3) do. JPEG chroma is upsampled with
+// libjpeg's "fancy" triangle filter and converted with its fixed-point
+// coefficients, so the result stays within a level or two of libjpeg-based
+// decoders such as Pillow; lossy WebP is converted from its limited-range
+// YCbCr as libwebp does. A GIF decodes to its first frame on the logical
+// screen, black where the frame does not reach.
 func Decode(data []byte, maxPixels int) (*RGB, Info, error) {
 	info, err := Check(data, maxPixels)
 	if err != nil {
 		return nil, info, err
 	}
-	if info.Format == "jpeg" {
-		if m, ok := decodeJPEGNative(data, info); ok {
-			info.Grayscale = m.grayscale()
-			return m, info, nil
+	m, info, err := decode(data, info, 1)
+	return m, info, err
+}
+
+// decode decodes an image whose header Check has read into info, reduced by
+// the factor d (1, 2, 4 or 8), upright.
+func decode(data []byte, info Info, d int) (*RGB, Info, error) {
+	m, err := decodeStored(data, info, d)
+	if err != nil {
+		return nil, info, err
+	}
+	m = m.orient(info.Orientation)
+	info.Grayscale = m.grayscale()
+	return m, info, nil
+}
+
+// decodeStored decodes as stored (before orientation), reduced by d.
+func decodeStored(data []byte, info Info, d int) (*RGB, error) {
+	if info.Format == FormatJPEG {
+		if m, ok := decodeJPEGNative(data, info, d); ok {
+			return m, nil
 		}
 	}
-	var img image.Image
-	if info.Format == "jpeg" {
-		img, err = jpeg.Decode(bytes.NewReader(data))
-	} else {
-		img, err = png.Decode(bytes.NewReader(data))
-	}
+	img, err := codecs[info.Format].decode(bytes.NewReader(data))
 	if err != nil {
 		if !complete(info.Format, data) {
-			return nil, info, fail(ReasonTruncated, "%s data ends without its end marker (%d bytes): %v", info.Format, len(data), err)
+			return nil, fail(ReasonTruncated, "%s data ends without its end marker (%d bytes): %v", info.Format, len(data), err)
 		}
-		return nil, info, decodeError(info.Format, "data", err)
+		return nil, decodeError(info.Format, "data", err)
+	}
+	if info.Format == FormatGIF {
+		img = onScreen(img, info.Width, info.Height)
 	}
 	b := img.Bounds()
 	if b.Dx() != info.Width || b.Dy() != info.Height {
-		return nil, info, fail(ReasonDecodeError, "decoded %d×%d, header said %d×%d", b.Dx(), b.Dy(), info.Width, info.Height)
+		return nil, fail(ReasonDecodeError, "decoded %d×%d, header said %d×%d", b.Dx(), b.Dy(), info.Width, info.Height)
+	}
+	rows := rgbRows(img, info.Format)
+	if d > 1 {
+		return boxReduce(b.Dx(), b.Dy(), d, rows), nil
 	}
 	dst := &RGB{Width: b.Dx(), Height: b.Dy(), Pix: make([]uint8, 3*b.Dx()*b.Dy())}
-	switch m := img.(type) {
-	case *image.YCbCr:
-		ycbcrToRGB(dst, m)
-	case *image.Gray:
-		for y := 0; y < dst.Height; y++ {
-			row := m.Pix[y*m.Stride : y*m.Stride+dst.Width]
-			out := dst.Pix[3*y*dst.Width:]
-			for x, v := range row {
-				out[3*x], out[3*x+1], out[3*x+2] = v, v, v
-			}
-		}
-	case *image.CMYK:
-		for y := 0; y < dst.Height; y++ {
-			row := m.Pix[y*m.Stride : y*m.Stride+4*dst.Width]
-			out := dst.Pix[3*y*dst.Width:]
-			for x := 0; x < dst.Width; x++ {
-				k := 255 - int(row[4*x+3])
-				out[3*x] = div255((255 - int(row[4*x])) * k)
-				out[3*x+1] = div255((255 - int(row[4*x+1])) * k)
-				out[3*x+2] = div255((255 - int(row[4*x+2])) * k)
-			}
-		}
-	case *image.NRGBA:
-		copyRGB(dst, m.Pix, m.Stride, 4)
-	case *image.RGBA:
-		if !opaque(m) {
-			genericToRGB(dst, m)
-		} else {
-			copyRGB(dst, m.Pix, m.Stride, 4)
-		}
-	default:
-		genericToRGB(dst, img)
-	}
-	info.Grayscale = dst.grayscale()
-	return dst, info, nil
+	fillRows(dst, rows)
+	return dst, nil
 }
 
-func div255(v int) uint8 { return uint8((v + 127) / 255) }
-
-func copyRGB(dst *RGB, pix []uint8, stride, step int) {
-	for y := 0; y < dst.Height; y++ {
-		row := pix[y*stride:]
-		out := dst.Pix[3*y*dst.Width:]
-		for x := 0; x < dst.Width; x++ {
-			out[3*x], out[3*x+1], out[3*x+2] = row[step*x], row[step*x+1], row[step*x+2]
-		}
+// onScreen places a GIF's first frame, whose bounds may be any rectangle
+// inside the logical screen, on a w×h screen of transparent black, as
+// browsers show it. A frame that covers the screen is returned as it is.
+func onScreen(img image.Image, w, h int) image.Image {
+	screen := image.Rect(0, 0, w, h)
+	if img.Bounds() == screen || !img.Bounds().In(screen) {
+		return img
 	}
-}
-
-func opaque(m *image.RGBA) bool {
-	for i := 3; i < len(m.Pix); i += 4 {
-		if m.Pix[i] != 0xff {
-			return false
-		}
-	}
-	return true
-}
-
-// genericToRGB handles the rarer colour models (paletted, 16-bit, premultiplied
-// with transparency) through their non-premultiplied colour.
-func genericToRGB(dst *RGB, img image.Image) {
-	b := img.Bounds()
-	i := 0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-			dst.Pix[i], dst.Pix[i+1], dst.Pix[i+2] = c.R, c.G, c.B
-			i += 3
-		}
-	}
+	m := image.NewNRGBA(screen)
+	draw.Draw(m, img.Bounds(), img, img.Bounds().Min, draw.Src)
+	return m
 }
 
 func (m *RGB) grayscale() bool {

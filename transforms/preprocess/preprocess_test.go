@@ -337,7 +337,7 @@ func TestRejects(t *testing.T) {
 	}{
 		{"empty", nil, 0, ReasonEmptyFile},
 		{"text", []byte("hello, this is not an image"), 0, ReasonNotAnImage},
-		{"gif", []byte("GIF89a\x01\x00\x01\x00"), 0, ReasonNotAnImage},
+		{"gif header cut short", []byte("GIF89a\x01\x00\x01\x00"), 0, ReasonTruncated},
 		{"huge header", withSOFSize(t, good[:600], 10000, 10000), 0, ReasonTooLarge},
 		{"over a custom limit", good, 64*64 - 1, ReasonTooLarge},
 		{"zero width", withSOFSize(t, good, 0, 64), 0, ReasonDecodeError},

@@ -43,58 +43,79 @@ func init() {
 // chroma are upsampled with libjpeg's fancy (triangle) filter, other
 // subsamplings by replication, as libjpeg does for them.
 func ycbcrToRGB(dst *RGB, m *image.YCbCr) {
-	w, h := dst.Width, dst.Height
-	cb := make([]uint8, w)
-	cr := make([]uint8, w)
-	var colsum []int32
-	switch m.SubsampleRatio {
-	case image.YCbCrSubsampleRatio420:
-		colsum = make([]int32, 2*((w+1)/2))
+	fillRows(dst, newYCbCrRows(m, dst.Width, dst.Height, false).row)
+}
+
+// ycbcrRows converts a YCbCr image to RGB one row at a time, so that a
+// reduced decode never holds the whole RGB image. Chroma is upsampled as
+// ycbcrToRGB says; video selects the limited-range BT.601 matrix of VP8
+// (lossy WebP) instead of JPEG's full-range one.
+type ycbcrRows struct {
+	m      *image.YCbCr
+	w, h   int
+	video  bool
+	cb, cr []uint8
+	colsum []int32
+}
+
+func newYCbCrRows(m *image.YCbCr, w, h int, video bool) *ycbcrRows {
+	c := &ycbcrRows{m: m, w: w, h: h, video: video, cb: make([]uint8, w), cr: make([]uint8, w)}
+	if m.SubsampleRatio == image.YCbCrSubsampleRatio420 {
+		c.colsum = make([]int32, 2*((w+1)/2))
 	}
-	for y := 0; y < h; y++ {
-		switch m.SubsampleRatio {
-		case image.YCbCrSubsampleRatio444:
-			off := y * m.CStride
-			copy(cb, m.Cb[off:off+w])
-			copy(cr, m.Cr[off:off+w])
-		case image.YCbCrSubsampleRatio422:
-			off := y * m.CStride
-			fancyH2(cb, m.Cb[off:off+(w+1)/2])
-			fancyH2(cr, m.Cr[off:off+(w+1)/2])
-		case image.YCbCrSubsampleRatio420:
-			cw, ch := (w+1)/2, (h+1)/2
-			cy := y / 2
-			// The nearer chroma row weighs 3, the other 1 (edges replicate).
-			near := cy
-			far := cy - 1
-			if y%2 == 1 {
-				far = cy + 1
-			}
-			if far < 0 {
-				far = 0
-			}
-			if far >= ch {
-				far = ch - 1
-			}
-			fancyV2H2(cb, colsum, m.Cb[near*m.CStride:near*m.CStride+cw], m.Cb[far*m.CStride:far*m.CStride+cw])
-			fancyV2H2(cr, colsum, m.Cr[near*m.CStride:near*m.CStride+cw], m.Cr[far*m.CStride:far*m.CStride+cw])
-		default:
-			for x := 0; x < w; x++ {
-				off := m.COffset(x+m.Rect.Min.X, y+m.Rect.Min.Y)
-				cb[x], cr[x] = m.Cb[off], m.Cr[off]
-			}
+	return c
+}
+
+// row writes row y of the image as RGB into out (len 3·w).
+func (c *ycbcrRows) row(y int, out []uint8) {
+	m, w, h := c.m, c.w, c.h
+	cb, cr := c.cb, c.cr
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio444:
+		off := y * m.CStride
+		copy(cb, m.Cb[off:off+w])
+		copy(cr, m.Cr[off:off+w])
+	case image.YCbCrSubsampleRatio422:
+		off := y * m.CStride
+		fancyH2(cb, m.Cb[off:off+(w+1)/2])
+		fancyH2(cr, m.Cr[off:off+(w+1)/2])
+	case image.YCbCrSubsampleRatio420:
+		cw, ch := (w+1)/2, (h+1)/2
+		cy := y / 2
+		// The nearer chroma row weighs 3, the other 1 (edges replicate).
+		near := cy
+		far := cy - 1
+		if y%2 == 1 {
+			far = cy + 1
 		}
-		yrow := m.Y[y*m.YStride : y*m.YStride+w]
-		out := dst.Pix[3*y*w : 3*(y+1)*w]
-		cb, cr := cb[:len(yrow)], cr[:len(yrow)]
-		for x, yy := range yrow {
-			Y := int32(yy) + rangeOffset
-			b, r := cb[x], cr[x]
-			o := out[3*x : 3*x+3 : 3*x+3]
-			o[0] = rangeLimit[uint32(Y+crR[r])&rangeMask]
-			o[1] = rangeLimit[uint32(Y+(cbG[b]+crG[r])>>scaleBits)&rangeMask]
-			o[2] = rangeLimit[uint32(Y+cbB[b])&rangeMask]
+		if far < 0 {
+			far = 0
 		}
+		if far >= ch {
+			far = ch - 1
+		}
+		fancyV2H2(cb, c.colsum, m.Cb[near*m.CStride:near*m.CStride+cw], m.Cb[far*m.CStride:far*m.CStride+cw])
+		fancyV2H2(cr, c.colsum, m.Cr[near*m.CStride:near*m.CStride+cw], m.Cr[far*m.CStride:far*m.CStride+cw])
+	default:
+		for x := 0; x < w; x++ {
+			off := m.COffset(x+m.Rect.Min.X, y+m.Rect.Min.Y)
+			cb[x], cr[x] = m.Cb[off], m.Cr[off]
+		}
+	}
+	yrow := m.Y[y*m.YStride : y*m.YStride+w]
+	out = out[:3*len(yrow)]
+	cb, cr = cb[:len(yrow)], cr[:len(yrow)]
+	if c.video {
+		videoRow(out, yrow, cb, cr)
+		return
+	}
+	for x, yy := range yrow {
+		Y := int32(yy) + rangeOffset
+		b, r := cb[x], cr[x]
+		o := out[3*x : 3*x+3 : 3*x+3]
+		o[0] = rangeLimit[uint32(Y+crR[r])&rangeMask]
+		o[1] = rangeLimit[uint32(Y+(cbG[b]+crG[r])>>scaleBits)&rangeMask]
+		o[2] = rangeLimit[uint32(Y+cbB[b])&rangeMask]
 	}
 }
 
