@@ -27,11 +27,13 @@ const (
 	ReasonTruncated = "truncated"
 	// The image data is corrupt in another way.
 	ReasonDecodeError = "decode_error"
+	// Scoring or ingest with face detection found no face in the image.
+	ReasonNoFace = "no_face"
 )
 
 // Reasons lists every reject reason, in the order the checks run.
 var Reasons = []string{
 	ReasonNameUnparseable, ReasonAgeOutOfRange, ReasonGenderInvalid, ReasonRaceInvalid,
 	ReasonReadError, ReasonEmptyFile, ReasonNotAnImage, ReasonTooLarge,
-	ReasonDuplicate, ReasonDuplicateConflict, ReasonTruncated, ReasonDecodeError,
+	ReasonDuplicate, ReasonDuplicateConflict, ReasonTruncated, ReasonDecodeError, ReasonNoFace,
 }

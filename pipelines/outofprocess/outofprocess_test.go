@@ -100,7 +100,7 @@ func TestOutOfProcessWorkers(t *testing.T) {
 		// passes the launcher's flags to workers as pipeline options, not
 		// as flags).
 		{"ingest", []string{"--input=" + in, "--image_size=32", "--num_shards=2", "--seed=7"}},
-		{"score", []string{"--input=" + in, "--model=default", "--backend=go", "--batch=8", "--files_per_part=16",
+		{"score", []string{"--input=" + in, "--model=default", "--backend=go", "--batch=8", "--files_per_part=16", "--faces=whole",
 			"--contact_sheet=12", "--name_labels=auto"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
+	"github.com/facepipe/facepipe/faces"
 	"github.com/facepipe/facepipe/internal/beamrun"
 	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
@@ -44,7 +45,11 @@ var (
 	batch        = flag.Int("batch", 64, "inference batch size of model folders (fixed; the last batch is padded)")
 	tta          = ttaFlag()
 	labelsFlag   = flag.String("name_labels", "auto", "compute metrics against the UTKFace labels in the file names: auto (when 90% of names carry them), on, off")
-	contactSheet = flag.Int("contact_sheet", 0, "write contact_sheet.png with the first N images and their predictions")
+	contactSheet = flag.Int("contact_sheet", 0, "write contact_sheet.png with the first N faces as the model saw them (aligned crops) and their predictions")
+	facesFlag    = flag.String("faces", faces.ModeAuto, "how faces are found: auto (detect every face; an image that already is a UTKFace-style aligned crop is scored as it is), detect (detect and align every face), whole (the whole image is the face: UTKFace-style crops only)")
+	faceThresh   = flag.Float64("face_threshold", faces.DefaultThreshold, "face detection score threshold, in (0,1)")
+	minFace      = flag.Float64("min_face", faces.DefaultPlan.MinFace, "the smallest face to find, in pixels of the photo (smaller means more tiles: slower)")
+	annotate     = flag.Int("annotate", 0, "draw N photos, sampled across the input, with their faces' boxes, keypoints and predictions into annotated/")
 	maxPixels    = flag.Int("max_pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more pixels")
 	perPart      = flag.Int("files_per_part", 50000, "images per predictions file")
 	workers      = flag.Int("workers", 0, "decode goroutines per worker (0: one per core)")
@@ -67,12 +72,12 @@ func init() {
 func main() {
 	cli.SetUsage(cli.Help{
 		Name: "score",
-		About: `runs bulk inference of age and gender models over a folder, glob or bucket of face crops and
-writes the predictions as Parquet, a rejects table and summary.json; when the file names carry UTKFace
+		About: `runs bulk inference of age and gender models over a folder, glob or bucket of photos: it finds
+every face (BlazeFace), aligns it as UTKFace crops are aligned and writes one prediction per face as Parquet, a rejects table and summary.json; when the file names carry UTKFace
 labels, also metrics by age band, gender and race. Without --model it uses the bundled default models.`,
 		Usage: "--input=FOLDER|GLOB|FILE --output=FOLDER [--model=FOLDER|FILE.onnx,...] [flags]",
 		Examples: []string{
-			"go run ./pipelines/score --input=~/photos/faces --output=./out/scored --contact_sheet=32",
+			"go run ./pipelines/score --input=~/photos --output=./out/scored --annotate=10 --contact_sheet=32",
 			"go run ./pipelines/score --input='gs://B/new/**.jpg' --output=gs://B/scored --model=gs://B/models \\\n" +
 				"      --runner=dataflow --project=P --region=us-central1 --staging_location=gs://B/staging   (or scripts/dataflow.sh score ...)",
 		},
@@ -92,6 +97,7 @@ func run(ctx context.Context) error {
 		ONNX:    model.ONNXMeta{Task: *onnxTask, InputSize: *onnxSize, Range: *onnxRange, Layout: *onnxLayout, Output: *onnxOutput},
 		Backend: *backend, Batch: *batch, TTA: tta.String(), Labels: *labelsFlag, ContactSheet: *contactSheet,
 		MaxPixels: *maxPixels, FilesPerPart: *perPart, Workers: *workers,
+		Faces: *facesFlag, FaceThreshold: *faceThresh, MinFace: *minFace, Annotate: *annotate,
 	}
 	switch {
 	case cfg.Input == "" || cfg.Output == "":
@@ -102,6 +108,14 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("--labels=%s: --labels is Dataflow's job labels flag (a JSON map); for metrics against the labels in the file names use --name_labels=%[1]s", flag.Lookup("labels").Value)
 	case cfg.Batch < 1:
 		return fmt.Errorf("--batch=%d", cfg.Batch)
+	case faces.CheckMode(cfg.Faces) != nil:
+		return faces.CheckMode(cfg.Faces)
+	case !(cfg.FaceThreshold > 0 && cfg.FaceThreshold < 1):
+		return fmt.Errorf("--face_threshold=%v: want a number in (0,1)", cfg.FaceThreshold)
+	case !(cfg.MinFace >= 8 && cfg.MinFace <= 4096):
+		return fmt.Errorf("--min_face=%v: want 8 to 4096 pixels", cfg.MinFace)
+	case cfg.Annotate < 0 || cfg.Annotate > 10000:
+		return fmt.Errorf("--annotate=%d: want 0 to 10000 photos", cfg.Annotate)
 	}
 	if err := cli.CheckPaths(cli.Runner(), map[string]string{"input": cfg.Input}, map[string]string{"output": cfg.Output}); err != nil {
 		return err
@@ -172,14 +186,17 @@ func printSummary(ctx context.Context, out string, wall time.Duration) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "score: done in %s: %d images, %d scored, %d rejected (%.0f images/s)\n",
-		wall.Round(100*time.Millisecond), sum.Inputs, sum.Scored, sum.Rejected, float64(sum.Inputs)/wall.Seconds())
+	fmt.Fprintf(os.Stderr, "score: done in %s: %d images, %d scored (%d faces), %d rejected (%.0f images/s)\n",
+		wall.Round(100*time.Millisecond), sum.Inputs, sum.Scored, sum.Faces, sum.Rejected, float64(sum.Inputs)/wall.Seconds())
 	for _, r := range sum.RejectsByReason {
 		fmt.Fprintf(os.Stderr, "  rejected %-20s %6d\n", r.Reason, r.Count)
 	}
 	if sum.Metrics != nil {
 		fmt.Fprintf(os.Stderr, "  against the labels in the names: %s (%s)\n", sum.Metrics, score.MetricsFile)
 	}
-	fmt.Fprintf(os.Stderr, "  predictions: %s/%s/*.parquet\n", out, score.PredictionsDir)
+	fmt.Fprintf(os.Stderr, "  predictions: %s/%s/*.parquet (one row per face)\n", out, score.PredictionsDir)
+	if *annotate > 0 {
+		fmt.Fprintf(os.Stderr, "  annotated photos: %s/%s/\n", out, score.AnnotatedDir)
+	}
 	return nil
 }

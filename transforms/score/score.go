@@ -24,6 +24,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 	"github.com/gomlx/compute"
 
+	"github.com/facepipe/facepipe/faces"
 	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/model"
@@ -50,9 +51,29 @@ type Config struct {
 	FilesPerPart  int // images per predictions file
 	Workers       int
 	DefaultModels bool // Models came from the bundled default
+	// Faces is how faces are found: faces.ModeAuto ("" too), ModeDetect or
+	// ModeWhole.
+	Faces         string
+	FaceThreshold float64 // detection score threshold; faces.DefaultThreshold when 0
+	MinFace       float64 // the smallest face to find, in source pixels; faces.DefaultPlan's when 0
+	Annotate      int     // photos to draw with their faces and predictions
 }
 
-// Scored is one scored image, as the summary reads it back from the
+// facesMode is cfg.Faces with its default.
+func (c Config) facesMode() string {
+	if c.Faces == "" {
+		return faces.ModeAuto
+	}
+	return c.Faces
+}
+
+// DetectLong is the longer side, in pixels, that large photos are decoded
+// down to (by JPEG's reduced-scale decoding where it can) before faces are
+// detected and aligned: the detector needs few pixels, and a face of the
+// smallest size found (40 source pixels) in a 12-megapixel photo keeps 20.
+const DetectLong = 2000
+
+// Scored is one scored face, as the summary reads it back from the
 // predictions files for the metrics and the contact sheet.
 type Scored struct {
 	Path      string
@@ -63,11 +84,17 @@ type Scored struct {
 	Race      int
 	PredAge   float64 // NaN without an age model
 	PFemale   float64 // NaN without a gender model
+	Face      int
+	Box       faces.Box
+	Keypoints []float32 // as in schemas.Prediction
+	Aligned   string
 }
 
-// PartResult describes one predictions file.
+// PartResult describes one predictions file: its entry counts rows (faces);
+// Images counts the images they came from.
 type PartResult struct {
-	Entry schemas.FileEntry
+	Entry  schemas.FileEntry
+	Images int
 }
 
 func init() {
@@ -130,10 +157,11 @@ const PredictionsDir = "predictions"
 
 // scoreFn scores one part. The models are loaded once per worker, in Setup.
 type scoreFn struct {
-	Cfg     Config
-	backend compute.Backend
-	scorers []model.Scorer
-	id      string
+	Cfg      Config
+	backend  compute.Backend
+	scorers  []model.Scorer
+	detector *faces.Detector // nil with --faces=whole
+	id       string
 }
 
 var (
@@ -181,6 +209,11 @@ func (f *scoreFn) Setup(ctx context.Context) error {
 		ids = append(ids, sc.ID())
 	}
 	f.id = strings.Join(ids, "+")
+	if f.Cfg.facesMode() != faces.ModeWhole {
+		if f.detector, err = OpenDetector(f.Cfg, b); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -188,6 +221,25 @@ func (f *scoreFn) Teardown() {
 	for _, s := range f.scorers {
 		s.Close()
 	}
+	if f.detector != nil {
+		f.detector.Close()
+	}
+}
+
+// OpenDetector opens the face detector with the run's threshold and
+// smallest face.
+func OpenDetector(cfg Config, b compute.Backend) (*faces.Detector, error) {
+	d, err := faces.NewDetector(b)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.FaceThreshold > 0 {
+		d.Threshold = cfg.FaceThreshold
+	}
+	if cfg.MinFace > 0 {
+		d.Plan.MinFace = cfg.MinFace
+	}
+	return d, nil
 }
 
 // Threads is how many threads each model's ONNX Runtime session gets
@@ -316,11 +368,24 @@ func localCopy(ctx context.Context, p string) (local, tmp string, err error) {
 	return dir, dir, nil
 }
 
-// input is one decoded image, preprocessed for each distinct model input.
-type input struct {
+// photo is one read image: its faces, preprocessed for each distinct model
+// input, or why it was rejected.
+type photo struct {
 	path, name, sha string
-	inputs          map[[2]int][]float32
+	faces           []*input
 	rej             *schemas.Reject
+}
+
+// input is one face of an image, preprocessed for each distinct model
+// input.
+type input struct {
+	img       *photo
+	face      int
+	box       faces.Box
+	score     *float32
+	keypoints []float32
+	aligned   string
+	inputs    map[[2]int][]float32
 }
 
 // storedPool recycles the decoded images at their stored size (602 KB each
@@ -343,7 +408,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 
 	// Decode the next chunk while this one is scored: decoding and inference
 	// then share the cores instead of taking turns.
-	decoded := make(chan []*input, 1)
+	decoded := make(chan []*photo, 1)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -357,16 +422,18 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 		}
 	}()
 	var rows []schemas.Prediction
+	images := 0
 	for chunk := range decoded {
 		var ok []*input
-		for _, in := range chunk {
+		for _, im := range chunk {
 			progress.Add(1)
-			if in.rej != nil {
-				rejects.Counter("score", in.rej.Reason).Inc(ctx, 1)
-				reject(*in.rej)
+			if im.rej != nil {
+				rejects.Counter("score", im.rej.Reason).Inc(ctx, 1)
+				reject(*im.rej)
 				continue
 			}
-			ok = append(ok, in)
+			images++
+			ok = append(ok, im.faces...)
 		}
 		// The models run side by side, each on its own ONNX Runtime session.
 		preds := make([][]model.Output, len(f.scorers))
@@ -383,19 +450,21 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 			rows = append(rows, f.row(in, preds, i))
 		}
 	}
-	imagesScored.Inc(ctx, int64(len(rows)))
+	imagesScored.Inc(ctx, int64(images))
+	facesScored.Inc(ctx, int64(len(rows)))
 	entry, err := outfile.Write(ctx, f.Cfg.Output, rel, func(w io.Writer) error { return outfile.Parquet(w, rows) })
 	if err != nil {
 		return err
 	}
 	entry.Records = len(rows)
-	emitPart(PartResult{Entry: entry})
+	emitPart(PartResult{Entry: entry, Images: images})
 	return nil
 }
 
 var (
 	filesListed  = beam.NewCounter("score", "files_listed")
 	imagesScored = beam.NewCounter("score", "images_scored")
+	facesScored  = beam.NewCounter("score", "faces_scored")
 )
 
 // runBatches predicts all inputs with one model, in its fixed batch size,
@@ -423,8 +492,8 @@ func runBatches(sc model.Scorer, ins []*input) ([]model.Output, error) {
 
 // decodeAll reads and preprocesses images on a pool of goroutines: Prism
 // gives a bundle one core.
-func (f *scoreFn) decodeAll(ctx context.Context, paths []string) []*input {
-	out := make([]*input, len(paths))
+func (f *scoreFn) decodeAll(ctx context.Context, paths []string) []*photo {
+	out := make([]*photo, len(paths))
 	workers := f.Cfg.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -448,18 +517,67 @@ func (f *scoreFn) decodeAll(ctx context.Context, paths []string) []*input {
 	return out
 }
 
-// decode reads one image and preprocesses it for every model.
-func (f *scoreFn) decode(ctx context.Context, path string) *input {
-	in := &input{path: path, name: fsio.Base(path), inputs: map[[2]int][]float32{}}
-	rej := func(reason, detail string) *input {
-		in.rej = &schemas.Reject{File: in.name, Path: path, SHA256: in.sha, Reason: reason, Detail: detail}
-		return in
+// decode reads one image, finds its faces (or takes it whole) and
+// preprocesses each for every model.
+func (f *scoreFn) decode(ctx context.Context, path string) *photo {
+	im := &photo{path: path, name: fsio.Base(path)}
+	rej := func(reason, detail string) *photo {
+		im.rej = &schemas.Reject{File: im.name, Path: path, SHA256: im.sha, Reason: reason, Detail: detail}
+		return im
 	}
 	data, err := fsio.ReadFile(ctx, path)
 	if err != nil {
 		return rej(schemas.ReasonReadError, err.Error())
 	}
-	in.sha = outfile.Digest(data)
+	im.sha = outfile.Digest(data)
+	if f.detector == nil {
+		img, _, err := preprocess.Decode(data, f.Cfg.MaxPixels)
+		if err != nil {
+			return rej(preprocessReject(err))
+		}
+		box := faces.Box{W: float64(img.Width), H: float64(img.Height)}
+		im.faces = []*input{{img: im, box: box, aligned: faces.AlignedWhole, inputs: f.modelInputs(img)}}
+		return im
+	}
+	img, _, scale, err := preprocess.DecodeReduced(data, f.Cfg.MaxPixels, DetectLong)
+	if err != nil {
+		return rej(preprocessReject(err))
+	}
+	dets, err := f.detector.Detect(img)
+	if err != nil {
+		return rej(schemas.ReasonDecodeError, "face detection: "+err.Error())
+	}
+	crops := faces.Crops(img, dets, f.Cfg.facesMode())
+	if len(crops) == 0 {
+		return rej(schemas.ReasonNoFace, fmt.Sprintf("no face scored %.2f or more (--face_threshold) in the %d×%d image", f.detector.Threshold, img.Width, img.Height))
+	}
+	for i, c := range crops {
+		in := &input{img: im, face: i, aligned: c.Aligned, inputs: f.modelInputs(c.Image)}
+		fc := c.Face
+		score := float32(fc.Score)
+		in.score = &score
+		in.box = faces.Box{X: fc.Box.X / scale, Y: fc.Box.Y / scale, W: fc.Box.W / scale, H: fc.Box.H / scale}
+		for _, p := range fc.Keypoints {
+			in.keypoints = append(in.keypoints, float32(p.X/scale), float32(p.Y/scale))
+		}
+		im.faces = append(im.faces, in)
+	}
+	return im
+}
+
+// preprocessReject maps a decoding error to a reject reason and detail.
+func preprocessReject(err error) (string, string) {
+	if pe := (*preprocess.Error)(nil); errors.As(err, &pe) {
+		return pe.Reason, pe.Detail
+	}
+	return schemas.ReasonDecodeError, err.Error()
+}
+
+// modelInputs resizes a face crop (or whole image) as every model's
+// preprocessing does: bilinear to its stored size (as ingest stores
+// images), then area averaging to its input size.
+func (f *scoreFn) modelInputs(img *preprocess.RGB) map[[2]int][]float32 {
+	out := map[[2]int][]float32{}
 	stored := map[int][]float32{}
 	var bufs []*[]float32
 	defer func() {
@@ -470,33 +588,30 @@ func (f *scoreFn) decode(ctx context.Context, path string) *input {
 	for _, sc := range f.scorers {
 		st, size := sc.Input()
 		key := [2]int{st, size}
-		if _, ok := in.inputs[key]; ok {
+		if _, ok := out[key]; ok {
 			continue
 		}
-		img, ok := stored[st]
+		px, ok := stored[st]
 		if !ok {
 			buf, _ := storedPool.Get().(*[]float32)
 			if buf == nil {
 				buf = new([]float32)
 			}
 			bufs = append(bufs, buf)
-			img, _, err = preprocess.Preprocess(data, preprocess.Options{Size: st, MaxPixels: f.Cfg.MaxPixels}, (*buf)[:0])
-			*buf = img
-			if pe := (*preprocess.Error)(nil); errors.As(err, &pe) {
-				return rej(pe.Reason, pe.Detail)
-			} else if err != nil {
-				return rej(schemas.ReasonDecodeError, err.Error())
-			}
-			stored[st] = img
+			px = img.ResizeFloat32(st, st, (*buf)[:0])
+			*buf = px
+			stored[st] = px
 		}
-		in.inputs[key] = preprocess.ResizeArea(img, st, st, 3, size, size, nil)
+		out[key] = preprocess.ResizeArea(px, st, st, 3, size, size, nil)
 	}
-	return in
+	return out
 }
 
 // row builds the prediction row of the i-th scored input.
 func (f *scoreFn) row(in *input, preds [][]model.Output, i int) schemas.Prediction {
-	r := schemas.Prediction{Filename: in.name, Path: in.path, Model: f.id, SHA256: in.sha}
+	r := schemas.Prediction{Filename: in.img.name, Path: in.img.path, Model: f.id, SHA256: in.img.sha,
+		Face: int32(in.face), BoxX: float32(in.box.X), BoxY: float32(in.box.Y), BoxWidth: float32(in.box.W), BoxHeight: float32(in.box.H),
+		FaceScore: in.score, Keypoints: in.keypoints, Aligned: in.aligned}
 	for si := range f.scorers {
 		o := preds[si][i] // NaN for a task the model does not predict
 		if !math.IsNaN(o.Age) {
@@ -511,7 +626,7 @@ func (f *scoreFn) row(in *input, preds [][]model.Output, i int) schemas.Predicti
 		}
 	}
 	if f.Cfg.Labels != "off" {
-		if l, err := labels.ParseName(in.name); err == nil {
+		if l, err := labels.ParseName(in.img.name); err == nil {
 			age, gender, race := int32(l.Age), int32(l.Gender), int32(l.Race)
 			r.TrueAge, r.TrueGender, r.TrueRace = &age, &gender, &race
 		}

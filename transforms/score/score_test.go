@@ -17,6 +17,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/facepipe/facepipe/dataset"
+	"github.com/facepipe/facepipe/faces"
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/model"
@@ -77,7 +78,7 @@ func trainTiny(t *testing.T) (models, data string) {
 }
 
 func scoreConfig(in, out string, models ...string) score.Config {
-	return score.Config{Input: in, Output: out, Models: models, Backend: "go", Batch: 8, Labels: "auto",
+	return score.Config{Input: in, Output: out, Models: models, Backend: "go", Batch: 8, Labels: "auto", Faces: faces.ModeWhole,
 		ContactSheet: 12, MaxPixels: preprocess.DefaultMaxPixels, FilesPerPart: 40}
 }
 

@@ -9,7 +9,6 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"image/jpeg"
 	"image/png"
 	"io"
 	"math"
@@ -25,11 +24,11 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"github.com/facepipe/facepipe/evaluate"
+	"github.com/facepipe/facepipe/faces"
 	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/labels"
-	"github.com/facepipe/facepipe/transforms/preprocess"
 	"github.com/facepipe/facepipe/transforms/rejects"
 )
 
@@ -45,7 +44,8 @@ const (
 // last.
 type Summary struct {
 	Inputs          int                   `json:"inputs"`
-	Scored          int                   `json:"scored"`
+	Scored          int                   `json:"scored"` // images with at least one face scored
+	Faces           int                   `json:"faces"`  // prediction rows: faces scored
 	Rejected        int                   `json:"rejected"`
 	RejectsByReason []schemas.ReasonCount `json:"rejects_by_reason"`
 	Models          []string              `json:"models"`
@@ -104,7 +104,8 @@ func (f *writeSummaryFn) ProcessElement(ctx context.Context, _ int, iter func(*F
 			sum.Inputs += fact.Inputs
 		case "part":
 			sum.Predictions = append(sum.Predictions, fact.Part.Entry)
-			sum.Scored += fact.Part.Entry.Records
+			sum.Scored += fact.Part.Images
+			sum.Faces += fact.Part.Entry.Records
 		case "rejects":
 			sum.Rejects, sum.RejectsByReason, sum.Rejected = fact.Rejects.Entry, fact.Rejects.ByReason, fact.Rejects.Entry.Records
 		}
@@ -120,9 +121,13 @@ func (f *writeSummaryFn) ProcessElement(ctx context.Context, _ int, iter func(*F
 	var preds []evaluate.Prediction
 	var paths []string // of preds, to order them by path
 	sheet := &firstPaths{n: f.Cfg.ContactSheet}
+	annotate := newPhotoSample(f.Cfg.Annotate)
 	for _, part := range sum.Predictions {
 		err := readPredictions(ctx, fsio.Join(f.Cfg.Output, part.File), func(sc Scored) {
-			if sc.HasLabels {
+			annotate.add(sc)
+			// The metrics compare the label in the name with the image's
+			// best face (the highest detection score).
+			if sc.HasLabels && sc.Face == 0 {
 				preds = append(preds, evaluate.Prediction{File: sc.File, Age: sc.Age, Gender: sc.Gender, Race: sc.Race, PredAge: sc.PredAge, PFemale: sc.PFemale})
 				paths = append(paths, sc.Path)
 			}
@@ -158,6 +163,9 @@ func (f *writeSummaryFn) ProcessElement(ctx context.Context, _ int, iter func(*F
 		if err := fsio.WriteFile(ctx, fsio.Join(f.Cfg.Output, ContactSheetFile), png); err != nil {
 			return err
 		}
+	}
+	if err := writeAnnotated(ctx, f.Cfg.Output, annotate.groups(), f.Cfg.MaxPixels); err != nil {
+		return err
 	}
 	data, err := json.MarshalIndent(&sum, "", "  ")
 	if err != nil {
@@ -206,6 +214,8 @@ func scoredOf(r *schemas.Prediction) Scored {
 	if r.TrueAge != nil && r.TrueGender != nil && r.TrueRace != nil {
 		sc.HasLabels, sc.Age, sc.Gender, sc.Race = true, int(*r.TrueAge), int(*r.TrueGender), int(*r.TrueRace)
 	}
+	sc.Face, sc.Aligned, sc.Keypoints = int(r.Face), r.Aligned, slices.Clone(r.Keypoints)
+	sc.Box = faces.Box{X: float64(r.BoxX), Y: float64(r.BoxY), W: float64(r.BoxWidth), H: float64(r.BoxHeight)}
 	return sc
 }
 
@@ -267,24 +277,10 @@ func contactSheet(ctx context.Context, items []Scored) ([]byte, error) {
 	face := basicfont.Face7x13
 	for i, it := range items {
 		x0, y0 := (i%cols)*cell, (i/cols)*(cell+caption)
-		if data, err := fsio.ReadFile(ctx, it.Path); err == nil {
-			if thumb, err := preprocess.Thumbnail(data, cell-4); err == nil {
-				if img, err := jpeg.Decode(bytes.NewReader(thumb)); err == nil {
-					draw.Draw(sheet, image.Rect(x0+2, y0+2, x0+cell-2, y0+cell-2), img, image.Point{}, draw.Src)
-				}
-			}
+		if thumb, err := faceThumbnail(ctx, it, cell-4); err == nil {
+			draw.Draw(sheet, image.Rect(x0+2, y0+2, x0+cell-2, y0+cell-2), thumb, image.Point{}, draw.Src)
 		}
-		pred := ""
-		if !math.IsNaN(it.PredAge) {
-			pred = fmt.Sprintf("%.0f", it.PredAge)
-		}
-		if !math.IsNaN(it.PFemale) {
-			g := "M"
-			if it.PFemale >= 0.5 {
-				g = "F"
-			}
-			pred += fmt.Sprintf(" %s %.0f%%", g, 100*math.Max(it.PFemale, 1-it.PFemale))
-		}
+		pred := predictionLabel(it)
 		label := func(text string, dy int, c color.Color) {
 			d := font.Drawer{Dst: sheet, Src: image.NewUniform(c), Face: face,
 				Dot: fixed.P(x0+4, y0+cell+dy)}

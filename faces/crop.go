@@ -1,0 +1,86 @@
+package faces
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/facepipe/facepipe/transforms/preprocess"
+)
+
+// Modes of finding the faces of an image, as --faces takes them.
+const (
+	// ModeAuto detects faces, and scores an image that already is an aligned
+	// face crop (AlreadyAligned) as it is, without resampling it.
+	ModeAuto = "auto"
+	// ModeDetect detects faces and aligns every one onto the template.
+	ModeDetect = "detect"
+	// ModeWhole takes the whole image as the face, as UTKFace crops are.
+	ModeWhole = "whole"
+)
+
+// CheckMode validates a --faces value.
+func CheckMode(mode string) error {
+	switch mode {
+	case ModeAuto, ModeDetect, ModeWhole:
+		return nil
+	}
+	return fmt.Errorf("--faces=%q: want auto, detect or whole", mode)
+}
+
+// How a crop was made, as the predictions' aligned column says.
+const (
+	AlignedDetected = "detected" // warped onto the template from the keypoints
+	AlignedAsIs     = "as_is"    // the image already was an aligned crop
+	AlignedWhole    = "whole"    // the whole image, without detection
+)
+
+// AsIsTolerance is how far, in pixels of a CropSize crop, the eyes and mouth
+// of a face may lie from the template for the image to count as an aligned
+// crop already: about twice the spread of the detector's keypoints over
+// UTKFace's crops (3.8–4.6 px per coordinate for the eyes and mouth).
+const AsIsTolerance = 12
+
+// AlreadyAligned reports whether a w×h image is a face crop laid out as
+// UTKFace's, with f its face: square (within 1%), and f's eyes and mouth,
+// scaled to CropSize, within AsIsTolerance of the template. Resampling such
+// an image onto the template would only add the detector's noise.
+func AlreadyAligned(w, h int, f Face) bool {
+	if w <= 0 || math.Abs(float64(w-h)) > 0.01*float64(w) {
+		return false
+	}
+	s := CropSize / float64(w)
+	for _, k := range []int{EyeLeft, EyeRight, Mouth} {
+		p, q := f.Keypoints[k], Template[k]
+		if math.Hypot(p.X*s-q.X, p.Y*s-q.Y) > AsIsTolerance {
+			return false
+		}
+	}
+	return true
+}
+
+// Crop is one face ready for the model's preprocessing.
+type Crop struct {
+	Face    Face
+	Image   *preprocess.RGB // CropSize×CropSize when aligned; the image itself when as_is
+	Aligned string          // AlignedDetected or AlignedAsIs
+}
+
+// Crops aligns each detected face of img (in its pixels) for the model: in
+// ModeAuto an image that already is an aligned crop of its best face is
+// used as it is; otherwise each face is warped onto the template. A face
+// whose keypoints can't be aligned (eyes at one point) is skipped.
+func Crops(img *preprocess.RGB, dets []Face, mode string) []Crop {
+	var out []Crop
+	for i, f := range dets {
+		if mode == ModeAuto && i == 0 && AlreadyAligned(img.Width, img.Height, f) {
+			out = append(out, Crop{Face: f, Image: img, Aligned: AlignedAsIs})
+			continue
+		}
+		m, err := AlignTo(f, Template)
+		if err != nil {
+			continue
+		}
+		out = append(out, Crop{Face: f, Image: Align(img, m), Aligned: AlignedDetected})
+	}
+	return out
+}

@@ -1,0 +1,156 @@
+package score_test
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/facepipe/facepipe/faces"
+	"github.com/facepipe/facepipe/internal/ingesttest"
+	"github.com/facepipe/facepipe/model"
+	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms/preprocess"
+)
+
+const devData = "../../../shared/datasets/utkface-dev"
+
+// realCrops returns n real UTKFace crops, skipping where the dataset is
+// absent.
+func realCrops(t *testing.T, n int) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(devData, "*.jpg"))
+	if len(files) < n {
+		t.Skipf("no UTKFace dev images in %s (the dataset lives beside the checkout on the project's machines)", devData)
+	}
+	sort.Strings(files)
+	var out []string
+	for i := 0; i < n; i++ {
+		out = append(out, files[(i*7919)%len(files)])
+	}
+	return out
+}
+
+// paste draws a UTKFace crop, resized to size×size, into a photo at (x, y).
+func paste(t *testing.T, dst *image.RGBA, path string, x, y, size int) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := preprocess.Decode(data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := preprocess.Quantize(nil, img.ResizeFloat32(size, size, nil))
+	for j := 0; j < size; j++ {
+		for i := 0; i < size; i++ {
+			dst.Set(x+i, y+j, color.RGBA{q[3*(j*size+i)], q[3*(j*size+i)+1], q[3*(j*size+i)+2], 255})
+		}
+	}
+}
+
+func writeJPEG(t *testing.T, path string, m image.Image) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, m, &jpeg.Options{Quality: 92}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// backdrop is a photo-sized image of soft stripes, with no face in it.
+func backdrop(w, h int) *image.RGBA {
+	m := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v := uint8(90 + 40*math.Sin(float64(x)/37) + 20*math.Cos(float64(y)/23))
+			m.Set(x, y, color.RGBA{v, v / 2, 255 - v, 255})
+		}
+	}
+	return m
+}
+
+// With the default --faces=auto, a photo with two real faces gives two rows,
+// each with its box where the face was pasted, keypoints and an aligned
+// crop; a UTKFace crop gives one row scored as it is; a photo with no face is
+// rejected as no_face; every input is accounted for.
+func TestScoreFindsFacesInPhotos(t *testing.T) {
+	crops := realCrops(t, 3)
+	models, _ := trainTiny(t)
+	in, out := t.TempDir(), t.TempDir()
+	scene := backdrop(900, 600)
+	pasted := []faces.Box{{X: 100, Y: 150, W: 180, H: 180}, {X: 560, Y: 220, W: 240, H: 240}}
+	paste(t, scene, crops[0], 100, 150, 180)
+	paste(t, scene, crops[1], 560, 220, 240)
+	writeJPEG(t, filepath.Join(in, "two.jpg"), scene)
+	writeJPEG(t, filepath.Join(in, "none.jpg"), backdrop(640, 480))
+	data, err := os.ReadFile(crops[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in, filepath.Base(crops[2])), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := scoreConfig(in, out, models)
+	cfg.Faces, cfg.Annotate = "", 2 // the default, auto
+	if model.ORTInstalled() {
+		cfg.Backend = "onnx:cpu"
+	}
+	sum := runScore(t, cfg)
+	rows := readPredictions(t, out, sum)
+	rejects := ingesttest.ReadRejects(t, out)
+	if sum.Inputs != 3 || sum.Scored != 2 || sum.Faces != 3 || sum.Rejected != 1 {
+		t.Errorf("summary: %d inputs, %d scored, %d faces, %d rejected; want 3, 2, 3, 1", sum.Inputs, sum.Scored, sum.Faces, sum.Rejected)
+	}
+	if len(rejects) != 1 || rejects[0].File != "none.jpg" || rejects[0].Reason != schemas.ReasonNoFace {
+		t.Errorf("rejects %+v, want none.jpg as no_face", rejects)
+	}
+	var two []schemas.Prediction
+	for _, r := range rows {
+		switch r.Filename {
+		case "two.jpg":
+			two = append(two, r)
+		case filepath.Base(crops[2]):
+			if r.Face != 0 || r.Aligned != faces.AlignedAsIs || r.FaceScore == nil || len(r.Keypoints) != 12 {
+				t.Errorf("the UTKFace crop: face %d, aligned %q, score %v, %d keypoint values; want 0, as_is, a score, 12", r.Face, r.Aligned, r.FaceScore, len(r.Keypoints))
+			}
+		default:
+			t.Errorf("row for %s", r.Filename)
+		}
+	}
+	if len(two) != 2 {
+		t.Fatalf("%d rows for the photo with two faces", len(two))
+	}
+	sort.Slice(two, func(i, j int) bool { return two[i].Face < two[j].Face })
+	seen := map[int]bool{}
+	for i, r := range two {
+		if int(r.Face) != i || r.Aligned != faces.AlignedDetected || r.FaceScore == nil || *r.FaceScore < 0.6 || len(r.Keypoints) != 12 {
+			t.Errorf("face %d: %+v", i, r)
+		}
+		// The box's centre lies in the middle of the pasted crop (the face
+		// fills its centre), and its size is a fraction of the crop's.
+		cx, cy := float64(r.BoxX+r.BoxWidth/2), float64(r.BoxY+r.BoxHeight/2)
+		for j, p := range pasted {
+			if math.Abs(cx-(p.X+p.W/2)) < 0.2*p.W && math.Abs(cy-(p.Y+p.H/2)) < 0.2*p.H &&
+				float64(r.BoxWidth) > 0.4*p.W && float64(r.BoxWidth) < 1.1*p.W {
+				seen[j] = true
+			}
+		}
+	}
+	if len(seen) != 2 {
+		t.Errorf("boxes %+v and %+v do not match the pasted faces %+v", two[0], two[1], pasted)
+	}
+	annotated, _ := filepath.Glob(filepath.Join(out, "annotated", "*.jpg"))
+	if len(annotated) != 2 {
+		t.Errorf("%d annotated photos, want 2", len(annotated))
+	}
+}
