@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"unsafe"
 
 	"github.com/gomlx/compute"
@@ -45,19 +46,26 @@ const DefaultThreshold = 0.6
 type Detector struct {
 	Plan      Plan
 	Threshold float64
-	backend   compute.Backend
-	exec      compute.Executable // ONNX Runtime session
-	gexec     *mlmodel.Exec      // onnx-gomlx graph, on other backends
+	// VerifyThreshold, when above 0, makes Detect confirm each face found
+	// in a photo: the face is aligned onto the template, the detector runs
+	// again on that crop as on a UTKFace crop, and the face stays only if a
+	// face scoring at least VerifyThreshold is found there with its eyes
+	// and mouth within VerifyTolerance of the template.
+	VerifyThreshold float64
+	backend         compute.Backend
+	exec            compute.Executable // ONNX Runtime session
+	gexec           *mlmodel.Exec      // onnx-gomlx graph, on other backends
 }
 
 // NewDetector checks the embedded weights against their digest and opens
-// them on the backend, with DefaultPlan and DefaultThreshold.
+// them on the backend, with DefaultPlan, DefaultThreshold and
+// DefaultVerifyThreshold.
 func NewDetector(backend compute.Backend) (*Detector, error) {
 	sum := sha256.Sum256(blazeFaceONNX)
 	if got := hex.EncodeToString(sum[:]); got != BlazeFaceSHA256 {
 		return nil, fmt.Errorf("face detector: embedded BlazeFace weights have sha256 %s, want %s", got, BlazeFaceSHA256)
 	}
-	d := &Detector{Plan: DefaultPlan, Threshold: DefaultThreshold, backend: backend}
+	d := &Detector{Plan: DefaultPlan, Threshold: DefaultThreshold, VerifyThreshold: DefaultVerifyThreshold, backend: backend}
 	if backend.Name() == "onnxruntime" {
 		exec, err := onnxbackend.LoadModel(backend, bytes.NewReader(blazeFaceONNX))
 		if err != nil {
@@ -96,7 +104,60 @@ func (d *Detector) Close() {
 
 // Detect finds the faces of an image, in its pixels, highest score first.
 func (d *Detector) Detect(img *preprocess.RGB) ([]Face, error) {
-	return detect(img, d.Plan, d.Threshold, d.run)
+	found, err := detect(img, d.Plan, d.Threshold, d.run)
+	if err != nil || d.VerifyThreshold <= 0 {
+		return found, err
+	}
+	return verify(img, found, d.Plan.Border, d.VerifyThreshold, d.run)
+}
+
+// VerifyTolerance is how far, in crop pixels, the eyes and mouth found again
+// in a face's aligned crop may lie from the template.
+const VerifyTolerance = 30
+
+// DefaultVerifyThreshold is the score a face must reach again in its own
+// aligned crop (Detector.VerifyThreshold). On 300 generated scenes with 870
+// faces, a first threshold of 0.6 alone found 99.3% of the faces with 54
+// false positives; confirmed at 0.5 within 30 px, 99.1% with none (at 0.6
+// within 20 px: 94.5%, none).
+const DefaultVerifyThreshold = 0.5
+
+// verify keeps the faces that the detector finds again, where they should
+// be, in their own aligned crops. An image that already is an aligned crop of
+// its face needs no second look.
+func verify(img *preprocess.RGB, found []Face, border, threshold float64, run network) ([]Face, error) {
+	var out []Face
+	for _, f := range found {
+		if AlreadyAligned(img.Width, img.Height, f) {
+			out = append(out, f)
+			continue
+		}
+		m, err := AlignTo(f, Template)
+		if err != nil {
+			continue
+		}
+		crop := Align(img, m)
+		again, err := detect(crop, Plan{Size: blazeFaceSize, Border: border, MinFace: CropSize, DetectMin: 1, MaxScale: 1}, threshold, run)
+		if err != nil {
+			return nil, err
+		}
+		if len(again) > 0 && nearTemplate(again[0], VerifyTolerance) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// nearTemplate reports whether a face found in an aligned crop has its eyes
+// and mouth within tol pixels of the template.
+func nearTemplate(f Face, tol float64) bool {
+	for _, k := range []int{EyeLeft, EyeRight, Mouth} {
+		p, q := f.Keypoints[k], Template[k]
+		if math.Hypot(p.X-q.X, p.Y-q.Y) > tol {
+			return false
+		}
+	}
+	return true
 }
 
 // network runs the detector on one input (blazeFaceSize² RGB in [-1,1])

@@ -136,12 +136,40 @@ func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 // face (MediaPipe's BlazeFace graphs use 0.3).
 const MergeIoU = 0.3
 
+// ContainedShare is the share of a face's box that may lie inside a
+// higher-scored face's box before it is taken for a part of that face and
+// dropped: a tile of a fine pyramid level sometimes sees half of a large
+// face as a face of its own, with too little overlap with the whole face's
+// box (IoU) to be merged with it.
+const ContainedShare = 0.6
+
 // Merge reduces overlapping detections to one per face, as MediaPipe's
 // weighted non-maximum suppression does: from the highest score down, every
 // detection whose box overlaps the best remaining one by more than MergeIoU
 // joins it, and the face is their score-weighted average box and keypoints,
-// with the best score. Faces come out sorted by score, highest first.
+// with the best score. Then a face whose box lies mostly (ContainedShare)
+// inside a higher-scored face's box is dropped. Faces come out sorted by
+// score, highest first.
 func Merge(dets []Face) []Face {
+	merged := mergeOverlaps(dets)
+	out := merged[:0:0]
+	for _, f := range merged {
+		inside := false
+		for _, g := range out {
+			if f.Box.Intersect(g.Box) > ContainedShare*f.Box.Area() {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// mergeOverlaps is the weighted non-maximum suppression of Merge.
+func mergeOverlaps(dets []Face) []Face {
 	rest := append([]Face(nil), dets...)
 	sort.SliceStable(rest, func(i, j int) bool { return rest[i].Score > rest[j].Score })
 	var out []Face

@@ -131,3 +131,17 @@ func TestMerge(t *testing.T) {
 		t.Errorf("the neighbour moved: %+v", got[2].Box)
 	}
 }
+
+// A lower-scored box mostly inside a face's box is a part of that face; one
+// that sticks out by half is another face.
+func TestMergeDropsPartsOfFaces(t *testing.T) {
+	got := Merge([]Face{
+		{Box: Box{0, 0, 100, 100}, Score: 0.9},
+		{Box: Box{10, 10, 40, 40}, Score: 0.8},  // wholly inside: IoU 0.16, dropped
+		{Box: Box{70, 20, 40, 40}, Score: 0.85}, // 75% inside: dropped
+		{Box: Box{80, 60, 40, 40}, Score: 0.7},  // 50% inside: kept
+	})
+	if len(got) != 2 || got[0].Score != 0.9 || got[1].Score != 0.7 {
+		t.Errorf("got %+v, want the 0.9 and 0.7 faces", got)
+	}
+}

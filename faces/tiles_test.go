@@ -112,7 +112,15 @@ func squareNet(in []float32) ([]float32, []float32, error) {
 		r[4+2*k] = float32(float64(x0) + f[0]*w - a.X*256)
 		r[5+2*k] = float32(float64(y0) + f[1]*h - a.Y*256)
 	}
-	scores[best] = logit(0.95)
+	// Pure white squares score 0.95, dimmer ones 0.55.
+	score := 0.55
+	for i := 0; i < len(in); i += 3 {
+		if in[i] > 0.95 {
+			score = 0.95
+			break
+		}
+	}
+	scores[best] = logit(score)
 	return scores, regs, nil
 }
 
@@ -124,10 +132,12 @@ func grayImage(w, h int) *preprocess.RGB {
 	return m
 }
 
-func fillSquare(m *preprocess.RGB, b Box) {
+func fillSquare(m *preprocess.RGB, b Box) { fillSquareOf(m, b, 255) }
+
+func fillSquareOf(m *preprocess.RGB, b Box, v uint8) {
 	for y := int(b.Y); y < int(b.Y+b.H); y++ {
 		for x := int(b.X); x < int(b.X+b.W); x++ {
-			copy(m.Pix[3*(y*m.Width+x):], []uint8{255, 255, 255})
+			copy(m.Pix[3*(y*m.Width+x):], []uint8{v, v, v})
 		}
 	}
 }
@@ -188,5 +198,59 @@ func TestFaceFillingTheImage(t *testing.T) {
 	// Its keypoints are where the network put them, in image pixels.
 	if e := got[0].Keypoints[EyeLeft]; math.Abs(e.X-(20+0.3*160)) > 2 || math.Abs(e.Y-(20+0.3*160)) > 2 {
 		t.Errorf("left eye at %v, want (68, 68)", e)
+	}
+}
+
+// verify keeps a face only when the network finds it again, scoring at
+// least the threshold, with its eyes and mouth on the template, in the
+// face's own aligned crop.
+func TestVerify(t *testing.T) {
+	bright, dim := grayImage(800, 600), grayImage(800, 600)
+	fillSquareOf(bright, Box{300, 200, 90, 90}, 255)
+	fillSquareOf(dim, Box{300, 200, 90, 90}, 230)
+	for _, c := range []struct {
+		name      string
+		img       *preprocess.RGB
+		threshold float64
+		want      int
+	}{
+		{"bright, confirmed", bright, 0.6, 1},
+		{"dim, not confirmed at 0.6", dim, 0.6, 0},
+		{"dim, confirmed at 0.5", dim, 0.5, 1},
+	} {
+		found, err := detect(c.img, DefaultPlan, 0.5, squareNet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(found) != 1 {
+			t.Fatalf("%s: %d faces before verification, want 1", c.name, len(found))
+		}
+		got, err := verify(c.img, found, DefaultPlan.Border, c.threshold, squareNet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != c.want {
+			t.Errorf("%s: %d faces, want %d", c.name, len(got), c.want)
+		}
+	}
+	// Keypoints that land off the template in the crop (here the network's
+	// eyes move to the square's bottom once the crop is upright) fail.
+	flipped := func(in []float32) ([]float32, []float32, error) {
+		s, r, err := squareNet(in)
+		for i := 0; i < NumAnchors; i++ {
+			if s[i] > 0 {
+				for k := 0; k < NumKeypoints; k++ {
+					r[i*16+5+2*k] = -r[i*16+5+2*k] + 2*r[i*16+1] // mirror y about the box centre
+				}
+			}
+		}
+		return s, r, err
+	}
+	found, err := detect(bright, DefaultPlan, 0.5, squareNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := verify(bright, found, DefaultPlan.Border, 0.5, flipped); err != nil || len(got) != 0 {
+		t.Errorf("keypoints off the template: %d faces (%v), want 0", len(got), err)
 	}
 }
