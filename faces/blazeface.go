@@ -13,10 +13,7 @@ import (
 	onnxbackend "github.com/gomlx/compute-onnx"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
-	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	mlmodel "github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/onnx-gomlx/onnx/parser"
 
 	"github.com/facepipe/facepipe/transforms/preprocess"
 )
@@ -40,9 +37,28 @@ const blazeFaceSize = 256
 // face in 284 of 300 UTKFace crops, at 0.6 in 300.)
 const DefaultThreshold = 0.6
 
-// Detector finds faces with BlazeFace on a compute backend: as an ONNX
-// Runtime session on the onnx backend, as a GoMLX graph (onnx-gomlx) on the
-// others. Detect is safe for concurrent use.
+// Network runs BlazeFace on one input: InputSize² RGB values in [-1,1],
+// NHWC, and returns its NumAnchors score logits and NumAnchors×16
+// regressors in anchor order.
+type Network interface {
+	Run(in []float32) (scores, regs []float32, err error)
+	Close()
+}
+
+// InputSize is the detector's input side.
+const InputSize = blazeFaceSize
+
+// Weights returns the embedded detector, checked against BlazeFaceSHA256.
+func Weights() ([]byte, error) {
+	sum := sha256.Sum256(blazeFaceONNX)
+	if got := hex.EncodeToString(sum[:]); got != BlazeFaceSHA256 {
+		return nil, fmt.Errorf("face detector: embedded BlazeFace weights have sha256 %s, want %s", got, BlazeFaceSHA256)
+	}
+	return blazeFaceONNX, nil
+}
+
+// Detector finds faces with BlazeFace. Detect is safe for concurrent use
+// when its Network is (ONNX Runtime sessions are).
 type Detector struct {
 	Plan      Plan
 	Threshold float64
@@ -52,63 +68,25 @@ type Detector struct {
 	// face scoring at least VerifyThreshold is found there with its eyes
 	// and mouth within VerifyTolerance of the template.
 	VerifyThreshold float64
-	backend         compute.Backend
-	exec            compute.Executable // ONNX Runtime session
-	gexec           *mlmodel.Exec      // onnx-gomlx graph, on other backends
+	net             Network
 }
 
-// NewDetector checks the embedded weights against their digest and opens
-// them on the backend, with DefaultPlan, DefaultThreshold and
-// DefaultVerifyThreshold.
-func NewDetector(backend compute.Backend) (*Detector, error) {
-	sum := sha256.Sum256(blazeFaceONNX)
-	if got := hex.EncodeToString(sum[:]); got != BlazeFaceSHA256 {
-		return nil, fmt.Errorf("face detector: embedded BlazeFace weights have sha256 %s, want %s", got, BlazeFaceSHA256)
-	}
-	d := &Detector{Plan: DefaultPlan, Threshold: DefaultThreshold, VerifyThreshold: DefaultVerifyThreshold, backend: backend}
-	if backend.Name() == "onnxruntime" {
-		exec, err := onnxbackend.LoadModel(backend, bytes.NewReader(blazeFaceONNX))
-		if err != nil {
-			return nil, fmt.Errorf("face detector: %w", err)
-		}
-		d.exec = exec
-		return d, nil
-	}
-	m, err := parser.Parse(blazeFaceONNX)
-	if err != nil {
-		return nil, fmt.Errorf("face detector: %w", err)
-	}
-	names, _ := m.Inputs()
-	store := mlmodel.NewStore()
-	if err := m.VariablesToScope(store.RootScope()); err != nil {
-		return nil, fmt.Errorf("face detector: %w", err)
-	}
-	d.gexec, err = mlmodel.NewExec(backend, store, func(scope *mlmodel.Scope, x *Node) []*Node {
-		return m.CallGraph(scope, x.Graph(), map[string]*Node{names[0]: x})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("face detector: %w", err)
-	}
-	return d, nil
+// NewDetector makes a detector of the network with DefaultPlan,
+// DefaultThreshold and DefaultVerifyThreshold.
+func NewDetector(net Network) *Detector {
+	return &Detector{Plan: DefaultPlan, Threshold: DefaultThreshold, VerifyThreshold: DefaultVerifyThreshold, net: net}
 }
 
-// Close releases the detector's session.
-func (d *Detector) Close() {
-	if d.exec != nil {
-		d.exec.Finalize()
-	}
-	if d.gexec != nil {
-		d.gexec.Finalize()
-	}
-}
+// Close releases the network.
+func (d *Detector) Close() { d.net.Close() }
 
 // Detect finds the faces of an image, in its pixels, highest score first.
 func (d *Detector) Detect(img *preprocess.RGB) ([]Face, error) {
-	found, err := detect(img, d.Plan, d.Threshold, d.run)
+	found, err := detect(img, d.Plan, d.Threshold, d.net.Run)
 	if err != nil || d.VerifyThreshold <= 0 {
 		return found, err
 	}
-	return verify(img, found, d.Plan.Border, d.VerifyThreshold, d.run)
+	return verify(img, found, d.Plan.Border, d.VerifyThreshold, d.net.Run)
 }
 
 // VerifyTolerance is how far, in crop pixels, the eyes and mouth found again
@@ -212,35 +190,63 @@ func cut(in, level []float32, ps Pass) {
 	}
 }
 
-// run executes the network on one input and returns the 896 score logits and
-// 896×16 regressors, in anchor order.
-func (d *Detector) run(in []float32) (scores, regs []float32, err error) {
-	raw := unsafe.Slice((*byte)(unsafe.Pointer(&in[0])), 4*len(in))
-	t, err := tensors.FromRaw(d.backend, 0, shapes.Make(dtypes.Float32, 1, blazeFaceSize, blazeFaceSize, 3), raw)
+// ortNetwork runs the detector as an ONNX Runtime session.
+type ortNetwork struct {
+	backend compute.Backend
+	exec    compute.Executable
+}
+
+// OpenORT opens the embedded detector as an ONNX Runtime session on an onnx
+// backend. (On other backends, faces/graphnet runs it as a GoMLX graph.)
+func OpenORT(backend compute.Backend) (Network, error) {
+	w, err := Weights()
+	if err != nil {
+		return nil, err
+	}
+	exec, err := onnxbackend.LoadModel(backend, bytes.NewReader(w))
+	if err != nil {
+		return nil, fmt.Errorf("face detector: %w", err)
+	}
+	return &ortNetwork{backend: backend, exec: exec}, nil
+}
+
+func (n *ortNetwork) Close() { n.exec.Finalize() }
+
+func (n *ortNetwork) Run(in []float32) ([]float32, []float32, error) {
+	t, err := InputTensor(n.backend, in)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer t.MustFinalizeAll()
+	buf, err := t.Buffer(n.backend, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	bufs, err := n.exec.Execute([]compute.Buffer{buf}, []bool{false}, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("face detector: %w", err)
+	}
 	var outs []*tensors.Tensor
-	if d.exec != nil {
-		buf, err := t.Buffer(d.backend, 0)
+	for _, b := range bufs {
+		o, err := tensors.FromBuffer(b)
 		if err != nil {
 			return nil, nil, err
 		}
-		bufs, err := d.exec.Execute([]compute.Buffer{buf}, []bool{false}, 0)
-		if err != nil {
-			return nil, nil, fmt.Errorf("face detector: %w", err)
-		}
-		for _, b := range bufs {
-			o, err := tensors.FromBuffer(b)
-			if err != nil {
-				return nil, nil, err
-			}
-			outs = append(outs, o)
-		}
-	} else if outs, err = d.gexec.Call(t); err != nil {
-		return nil, nil, fmt.Errorf("face detector: %w", err)
+		outs = append(outs, o)
 	}
+	return Outputs(outs)
+}
+
+// InputTensor puts one detector input on the backend.
+func InputTensor(backend compute.Backend, in []float32) (*tensors.Tensor, error) {
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&in[0])), 4*len(in))
+	return tensors.FromRaw(backend, 0, shapes.Make(dtypes.Float32, 1, blazeFaceSize, blazeFaceSize, 3), raw)
+}
+
+// Outputs reads the network's four outputs (scores and regressors of the
+// 16×16 grid, then of the 8×8 grid, as the ONNX file orders them) in anchor
+// order, and releases them.
+func Outputs(outs []*tensors.Tensor) (scores, regs []float32, err error) {
 	defer func() {
 		for _, o := range outs {
 			o.MustFinalizeAll()

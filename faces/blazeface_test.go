@@ -6,7 +6,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/facepipe/facepipe/model"
+	"github.com/facepipe/facepipe/internal/ort"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 )
 
@@ -29,19 +29,20 @@ func devCrops(t *testing.T, n int) []string {
 	return out
 }
 
-func openDetector(t *testing.T, config string) *Detector {
+func openDetector(t *testing.T) *Detector {
 	t.Helper()
-	if config == "onnx:cpu" && !model.ORTInstalled() {
+	if !ort.Installed() {
 		t.Skip("ONNX Runtime is not installed (scripts/install-onnxruntime.sh)")
 	}
-	b, _, err := model.NewBackend(config)
+	b, _, err := ort.OpenCPU(2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := NewDetector(b)
+	net, err := OpenORT(b)
 	if err != nil {
 		t.Fatal(err)
 	}
+	d := NewDetector(net)
 	t.Cleanup(d.Close)
 	return d
 }
@@ -52,7 +53,7 @@ func openDetector(t *testing.T, config string) *Detector {
 // baby's mouth sits 30 px above the template's.)
 func TestDetectorOnRealCrops(t *testing.T) {
 	files := devCrops(t, 40)
-	d := openDetector(t, "onnx:cpu")
+	d := openDetector(t)
 	var xs, ys [4][]float64
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -85,42 +86,5 @@ func TestDetectorOnRealCrops(t *testing.T) {
 		if dx, dy := mx-p.X, my-p.Y; dx*dx+dy*dy > 6*6 {
 			t.Errorf("keypoint %d: median (%.1f, %.1f), template %v", k, mx, my, p)
 		}
-	}
-}
-
-// Both ways of running the network (ONNX Runtime, and the ONNX graph
-// converted to GoMLX on the pure-Go backend) find the same face in a real
-// crop, and nothing in a plain gray image.
-func TestDetectorBackendsAgree(t *testing.T) {
-	files := devCrops(t, 1)
-	data, err := os.ReadFile(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, _, err := preprocess.Decode(data, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var faces [][]Face
-	for _, cfg := range []string{"onnx:cpu", "go"} {
-		d := openDetector(t, cfg)
-		got, err := d.Detect(img)
-		if err != nil {
-			t.Fatalf("%s: %v", cfg, err)
-		}
-		none, err := d.Detect(grayImage(300, 200))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(none) != 0 {
-			t.Errorf("%s: %d faces in a gray image", cfg, len(none))
-		}
-		faces = append(faces, got)
-	}
-	if len(faces[0]) != 1 || len(faces[1]) != 1 {
-		t.Fatalf("faces found: onnx %d, go %d, want 1 each", len(faces[0]), len(faces[1]))
-	}
-	if !near(faces[0][0].Box, faces[1][0].Box, 0.5) {
-		t.Errorf("boxes differ: onnx %+v, go %+v", faces[0][0].Box, faces[1][0].Box)
 	}
 }

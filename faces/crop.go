@@ -84,3 +84,48 @@ func Crops(img *preprocess.RGB, dets []Face, mode string) []Crop {
 	}
 	return out
 }
+
+// DecodeLong is the longer side, in pixels, that large photos are decoded
+// down to (by JPEG's reduced-scale decoding where it can) before faces are
+// detected and aligned: the detector needs few pixels, and a face of the
+// smallest size found by default (40 source pixels) in a 12-megapixel photo
+// keeps 20.
+const DecodeLong = 2000
+
+// Found is what Prepare found in one image file.
+type Found struct {
+	Crops []Crop
+	// Scale is the decoded image's pixels per source pixel (1, or 1/2, 1/4
+	// or 1/8 for large photos): the faces' boxes and keypoints are in
+	// decoded pixels.
+	Scale float64
+	Info  preprocess.Info
+	Image *preprocess.RGB // the decoded image, upright
+}
+
+// Prepare is the one face preprocessing of ingest and score: decode the
+// file upright (reduced to about DecodeLong for large photos), detect its
+// faces and align each one onto the template (Crops, with mode). An image
+// that can't be decoded gives a *preprocess.Error; one without a face gives
+// no crops and no error.
+func Prepare(data []byte, maxPixels int, d *Detector, mode string) (*Found, error) {
+	img, info, scale, err := preprocess.DecodeReduced(data, maxPixels, DecodeLong)
+	if err != nil {
+		return nil, err
+	}
+	dets, err := d.Detect(img)
+	if err != nil {
+		return nil, fmt.Errorf("face detection: %w", err)
+	}
+	return &Found{Crops: Crops(img, dets, mode), Scale: scale, Info: info, Image: img}, nil
+}
+
+// InSource maps a face from decoded pixels to source pixels.
+func (f *Found) InSource(fc Face) Face {
+	s := 1 / f.Scale
+	fc.Box = Box{fc.Box.X * s, fc.Box.Y * s, fc.Box.W * s, fc.Box.H * s}
+	for k, p := range fc.Keypoints {
+		fc.Keypoints[k] = Point{p.X * s, p.Y * s}
+	}
+	return fc
+}

@@ -17,6 +17,8 @@ import (
 	_ "github.com/gomlx/compute-onnx"      // "onnx": ONNX Runtime, CPU or CUDA
 	_ "github.com/gomlx/compute/gobackend" // "go": pure Go, slow for convolutions
 	. "github.com/gomlx/gomlx/core/graph"
+
+	"github.com/facepipe/facepipe/internal/ort"
 )
 
 // ORTCUDAProvider is the library of ONNX Runtime's CUDA execution provider:
@@ -24,20 +26,11 @@ import (
 const ORTCUDAProvider = "libonnxruntime_providers_cuda.so"
 
 // DefaultORTPath is where scripts/install-onnxruntime.sh puts ONNX Runtime.
-func DefaultORTPath() string {
-	return filepath.Join(cacheDir(), "onnxruntime", "libonnxruntime.so.1")
-}
+func DefaultORTPath() string { return ort.DefaultPath() }
 
 // DefaultORTGPUPath is where scripts/install-onnxruntime.sh --gpu puts ONNX
 // Runtime's GPU build.
-func DefaultORTGPUPath() string {
-	return filepath.Join(cacheDir(), "onnxruntime-gpu", "libonnxruntime.so.1")
-}
-
-func cacheDir() string {
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "facepipe")
-}
+func DefaultORTGPUPath() string { return ort.DefaultGPUPath() }
 
 // Backends lists the backends this binary can open: "onnx" and "go" always,
 // "xla" in builds with -tags xla.
@@ -80,13 +73,7 @@ func NewBackendThreads(config string, threads int) (compute.Backend, string, err
 	if config == "" {
 		config = os.Getenv(compute.ConfigEnvVar)
 	}
-	lib := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH")
-	if lib == "" {
-		if _, err := os.Stat(DefaultORTPath()); err == nil {
-			lib = DefaultORTPath()
-			os.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", lib)
-		}
-	}
+	lib := ort.Library()
 	if config == "" {
 		if _, err := os.Stat(lib); lib != "" && err == nil {
 			config = fmt.Sprintf("onnx:cpu,intra_threads=%d", max(1, threads))
@@ -111,9 +98,7 @@ func NewBackendThreads(config string, threads int) (compute.Backend, string, err
 				return fail(err)
 			}
 		}
-		if os.Getenv("GOMLX_NO_AUTO_INSTALL") == "" && os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH") != "" {
-			os.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
-		}
+		ort.NoAutoInstall()
 		b, err = compute.NewWithConfig(config)
 		if err == nil && isCUDA(options) {
 			err = probe(b)
@@ -223,11 +208,4 @@ func IsONNXRuntime(b compute.Backend) bool { return b.Name() == "onnxruntime" }
 // ORTInstalled reports whether the ONNX Runtime library that the onnx
 // backends load is there: $ONNXRUNTIME_SHARED_LIBRARY_PATH, else where
 // scripts/install-onnxruntime.sh puts it.
-func ORTInstalled() bool {
-	lib := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH")
-	if lib == "" {
-		lib = DefaultORTPath()
-	}
-	_, err := os.Stat(lib)
-	return err == nil
-}
+func ORTInstalled() bool { return ort.Installed() }

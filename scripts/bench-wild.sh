@@ -19,7 +19,7 @@
 # of one thread each: detectAllFaces(img, SsdMobilenetv1Options({minConfidence:
 # 0.5}) or TinyFaceDetectorOptions({inputSize: 416, scoreThreshold: 0.5}))
 # .withFaceLandmarks() (68 points) .withAgeAndGender(). Ours: pipelines/score
-# OURS_FLAGS (default --faces=detect) with the bundled default models, built
+# OURS_FLAGS (default: none, so the default --faces=auto) with the bundled default models, built
 # once beforehand (-tags turbojpeg when its header is installed). Each side's
 # images/s counts decoding, detection, inference and writing, not model
 # loading nor the build.
@@ -55,7 +55,7 @@
 #   FACEAPI_PROCS  face-api.js processes (default 2).
 #   FACEAPI_CROPS  1 (default) to also run face-api.js's age and gender net
 #                  on the source crops, 0 not to.
-#   OURS_FLAGS     flags of our run on the scenes (default --faces=detect).
+#   OURS_FLAGS     flags of our run on the scenes (default: none; --faces=auto detects every face).
 #   CROPS_FLAGS    flags of our run on the source crops (default --faces=whole).
 #   TAGS           go build tags (default: turbojpeg when its header is installed).
 #   WORK           a folder to keep everything in (scenes, outputs, logs);
@@ -70,7 +70,7 @@ seed=${SEED:-1}
 split_seed=${SPLIT_SEED:-42}
 procs=${FACEAPI_PROCS:-2}
 faceapi_crops=${FACEAPI_CROPS:-1}
-ours_flags=${OURS_FLAGS---faces=detect}
+ours_flags=${OURS_FLAGS-}
 crops_flags=${CROPS_FLAGS---faces=whole}
 if [ -n "${WORK:-}" ]; then
 	tmp=$WORK
@@ -161,7 +161,7 @@ score_run() {
 	echo "$wall"
 }
 
-ours_line="ours on the scenes: pipelines/score $ours_flags"
+ours_line="ours on the scenes: pipelines/score ${ours_flags:-with its default flags}"
 if [ -n "$ours_problem" ]; then
 	ours_line="ours on the scenes: NOT RUN: $ours_problem"
 elif [ "$has_faces_flag" = 0 ] && [[ "$ours_flags" == *--faces* ]]; then
@@ -170,7 +170,7 @@ else
 	log "running pipelines/score $ours_flags on $n scenes"
 	# shellcheck disable=SC2086 # OURS_FLAGS is a list of flags
 	if wall=$(score_run ours "$tmp/gen/scenes" "$tmp/ours" $ours_flags); then
-		compare_args+=(-ours="$tmp/ours" -ours_wall="$wall" -ours_name="ours ($ours_flags)")
+		compare_args+=(-ours="$tmp/ours" -ours_wall="$wall" -ours_name="ours (${ours_flags:-default flags})")
 	else
 		ours_line="ours on the scenes: FAILED: $(cat "$tmp/ours.why")"
 	fi

@@ -17,6 +17,7 @@ import (
 	"sort"
 
 	"github.com/facepipe/facepipe/faces"
+	"github.com/facepipe/facepipe/faces/graphnet"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 )
@@ -51,7 +52,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	d, err := faces.NewDetector(b)
+	d, err := graphnet.OpenDetector(b)
 	if err != nil {
 		return err
 	}

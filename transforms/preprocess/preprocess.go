@@ -183,7 +183,7 @@ func decode(data []byte, info Info, d int) (*RGB, Info, error) {
 		return nil, info, err
 	}
 	m = m.orient(info.Orientation)
-	info.Grayscale = m.grayscale()
+	info.Grayscale = m.Grayscale()
 	return m, info, nil
 }
 
@@ -230,7 +230,8 @@ func onScreen(img image.Image, w, h int) image.Image {
 	return m
 }
 
-func (m *RGB) grayscale() bool {
+// Grayscale reports whether all three channels are equal in every pixel.
+func (m *RGB) Grayscale() bool {
 	p := m.Pix
 	for i := 0; i+2 < len(p); i += 3 {
 		if p[i] != p[i+1] || p[i] != p[i+2] {
@@ -283,12 +284,22 @@ func Thumbnail(data []byte, size int) ([]byte, error) {
 		return nil, err
 	}
 	px := Quantize(nil, m.ResizeFloat32(size, size, nil))
-	img := image.NewRGBA(image.Rect(0, 0, size, size))
-	for i := 0; i < size*size; i++ {
-		img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = px[3*i], px[3*i+1], px[3*i+2], 255
+	return (&RGB{Width: size, Height: size, Pix: px}).EncodeJPEG(85)
+}
+
+// Image returns the image as an image.RGBA.
+func (m *RGB) Image() *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, m.Width, m.Height))
+	for i := 0; i < m.Width*m.Height; i++ {
+		img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = m.Pix[3*i], m.Pix[3*i+1], m.Pix[3*i+2], 255
 	}
+	return img
+}
+
+// EncodeJPEG encodes the image as a JPEG of the given quality (1-100).
+func (m *RGB) EncodeJPEG(quality int) ([]byte, error) {
 	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}); err != nil {
+	if err := jpeg.Encode(&b, m.Image(), &jpeg.Options{Quality: quality}); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil

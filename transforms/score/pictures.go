@@ -34,7 +34,7 @@ func faceThumbnail(ctx context.Context, sc Scored, size int) (image.Image, error
 	if err != nil {
 		return nil, err
 	}
-	img, _, scale, err := preprocess.DecodeReduced(data, 0, DetectLong)
+	img, _, scale, err := preprocess.DecodeReduced(data, 0, faces.DecodeLong)
 	if err != nil {
 		return nil, err
 	}
@@ -47,17 +47,8 @@ func faceThumbnail(ctx context.Context, sc Scored, size int) (image.Image, error
 			img = faces.Align(img, m)
 		}
 	}
-	return toRGBA(img.ResizeFloat32(size, size, nil), size, size), nil
-}
-
-// toRGBA turns w×h HWC values in [0,1] into an image.
-func toRGBA(px []float32, w, h int) *image.RGBA {
-	q := preprocess.Quantize(nil, px)
-	out := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := 0; i < w*h; i++ {
-		out.Pix[4*i], out.Pix[4*i+1], out.Pix[4*i+2], out.Pix[4*i+3] = q[3*i], q[3*i+1], q[3*i+2], 255
-	}
-	return out
+	thumb := &preprocess.RGB{Width: size, Height: size, Pix: preprocess.Quantize(nil, img.ResizeFloat32(size, size, nil))}
+	return thumb.Image(), nil
 }
 
 // photoSample keeps the faces of n photos chosen across the input: those
@@ -121,7 +112,7 @@ func (s *photoSample) groups() []*photoGroup {
 
 // writeAnnotated draws each sampled photo with its faces' boxes, keypoints
 // and "age, gender" labels into annotated/, as JPEG. Photos larger than
-// DetectLong are drawn at that size.
+// faces.DecodeLong are drawn at that size.
 func writeAnnotated(ctx context.Context, out string, groups []*photoGroup, maxPixels int) error {
 	used := map[string]bool{}
 	for _, g := range groups {
@@ -129,14 +120,11 @@ func writeAnnotated(ctx context.Context, out string, groups []*photoGroup, maxPi
 		if err != nil {
 			return fmt.Errorf("annotating %s: %w", g.path, err)
 		}
-		img, _, scale, err := preprocess.DecodeReduced(data, maxPixels, DetectLong)
+		img, _, scale, err := preprocess.DecodeReduced(data, maxPixels, faces.DecodeLong)
 		if err != nil {
 			return fmt.Errorf("annotating %s: %w", g.path, err)
 		}
-		canvas := image.NewRGBA(image.Rect(0, 0, img.Width, img.Height))
-		for i := 0; i < img.Width*img.Height; i++ {
-			canvas.Pix[4*i], canvas.Pix[4*i+1], canvas.Pix[4*i+2], canvas.Pix[4*i+3] = img.Pix[3*i], img.Pix[3*i+1], img.Pix[3*i+2], 255
-		}
+		canvas := img.Image()
 		for _, sc := range g.faces {
 			drawFace(canvas, sc, scale)
 		}

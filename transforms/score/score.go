@@ -25,6 +25,7 @@ import (
 	"github.com/gomlx/compute"
 
 	"github.com/facepipe/facepipe/faces"
+	"github.com/facepipe/facepipe/faces/graphnet"
 	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/model"
@@ -66,12 +67,6 @@ func (c Config) facesMode() string {
 	}
 	return c.Faces
 }
-
-// DetectLong is the longer side, in pixels, that large photos are decoded
-// down to (by JPEG's reduced-scale decoding where it can) before faces are
-// detected and aligned: the detector needs few pixels, and a face of the
-// smallest size found (40 source pixels) in a 12-megapixel photo keeps 20.
-const DetectLong = 2000
 
 // Scored is one scored face, as the summary reads it back from the
 // predictions files for the metrics and the contact sheet.
@@ -229,7 +224,7 @@ func (f *scoreFn) Teardown() {
 // OpenDetector opens the face detector with the run's threshold and
 // smallest face.
 func OpenDetector(cfg Config, b compute.Backend) (*faces.Detector, error) {
-	d, err := faces.NewDetector(b)
+	d, err := graphnet.OpenDetector(b)
 	if err != nil {
 		return nil, err
 	}
@@ -539,30 +534,30 @@ func (f *scoreFn) decode(ctx context.Context, path string) *photo {
 		im.faces = []*input{{img: im, box: box, aligned: faces.AlignedWhole, inputs: f.modelInputs(img)}}
 		return im
 	}
-	img, _, scale, err := preprocess.DecodeReduced(data, f.Cfg.MaxPixels, DetectLong)
+	found, err := faces.Prepare(data, f.Cfg.MaxPixels, f.detector, f.Cfg.facesMode())
 	if err != nil {
 		return rej(preprocessReject(err))
 	}
-	dets, err := f.detector.Detect(img)
-	if err != nil {
-		return rej(schemas.ReasonDecodeError, "face detection: "+err.Error())
+	if len(found.Crops) == 0 {
+		return rej(schemas.ReasonNoFace, noFaceDetail(f.detector, found.Info))
 	}
-	crops := faces.Crops(img, dets, f.Cfg.facesMode())
-	if len(crops) == 0 {
-		return rej(schemas.ReasonNoFace, fmt.Sprintf("no face scored %.2f or more (--face_threshold) in the %d×%d image", f.detector.Threshold, img.Width, img.Height))
-	}
-	for i, c := range crops {
+	for i, c := range found.Crops {
 		in := &input{img: im, face: i, aligned: c.Aligned, inputs: f.modelInputs(c.Image)}
-		fc := c.Face
+		fc := found.InSource(c.Face)
 		score := float32(fc.Score)
-		in.score = &score
-		in.box = faces.Box{X: fc.Box.X / scale, Y: fc.Box.Y / scale, W: fc.Box.W / scale, H: fc.Box.H / scale}
+		in.score, in.box = &score, fc.Box
 		for _, p := range fc.Keypoints {
-			in.keypoints = append(in.keypoints, float32(p.X/scale), float32(p.Y/scale))
+			in.keypoints = append(in.keypoints, float32(p.X), float32(p.Y))
 		}
 		im.faces = append(im.faces, in)
 	}
 	return im
+}
+
+// noFaceDetail is the detail of a no_face reject.
+func noFaceDetail(d *faces.Detector, info preprocess.Info) string {
+	w, h := info.UprightSize()
+	return fmt.Sprintf("no face scored %.2f or more (--face_threshold) and was confirmed in the %d×%d image", d.Threshold, w, h)
 }
 
 // preprocessReject maps a decoding error to a reject reason and detail.
