@@ -42,6 +42,10 @@ type IngestParams struct {
 	KeepDuplicates bool   `json:"keep_duplicates"`
 	Limit          int    `json:"limit"`
 	MaxPixels      int    `json:"max_pixels"`
+	// Faces is "whole" (or "", as before the flag: each image is the face,
+	// as UTKFace crops are) or "detect": each image's best face is found and
+	// aligned onto the UTKFace template as scoring aligns faces in photos.
+	Faces string `json:"faces,omitempty"`
 }
 
 // FeatureSpec describes one feature of the Examples.

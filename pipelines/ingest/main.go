@@ -47,6 +47,7 @@ var (
 	limit          = flag.Int("limit", 0, "ingest only the first N files by path (0: all)")
 	maxPixels      = flag.Int("max_pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more pixels")
 	workers        = flag.Int("workers", 0, "decode goroutines per shard writer (0: one per core)")
+	facesFlag      = flag.String("faces", "whole", "whole: each image is the face (UTKFace crops, as they are); detect: find each image's best face with the detector score uses and store it aligned onto the UTKFace template as score aligns faces in photos (a model trained so sees its training crops as scoring makes them); images without a face are rejected as no_face. detect needs ONNX Runtime (scripts/install-onnxruntime.sh)")
 	withStats      = flag.Bool("stats", true, "write the statistics tables under stats/ and report.html")
 	memoryLimit    = flag.Int("memory_limit_mb", 700, "soft limit of the Go heap, unless GOMEMLIMIT is set; 0: none. Prism holds every collection in memory (about 2.5 KB of live heap per input at the peak), so large local runs trade a few percent of speed for a flat RSS")
 	logLevel       = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
@@ -85,7 +86,7 @@ func run(ctx context.Context) error {
 			Input: fsio.ExpandHome(*input), Output: fsio.ExpandHome(*output),
 			ImageSize: *imageSize, Encoding: *encoding, Compression: *compression,
 			Split: *splitSpec, Seed: *seed, NumShards: *numShards, ShardMB: *shardMB,
-			KeepDuplicates: *keepDuplicates, Limit: *limit, MaxPixels: *maxPixels,
+			KeepDuplicates: *keepDuplicates, Limit: *limit, MaxPixels: *maxPixels, Faces: *facesFlag,
 		},
 		Workers: *workers,
 		NoStats: !*withStats,

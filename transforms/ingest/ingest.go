@@ -7,6 +7,8 @@
 package ingest
 
 import (
+	"github.com/facepipe/facepipe/faces"
+
 	"fmt"
 	"reflect"
 
@@ -49,6 +51,11 @@ func (c *Config) Validate() (split.Spec, error) {
 	case "none", "gzip":
 	default:
 		return nil, fmt.Errorf("--compression=%q: want none or gzip", c.Compression)
+	}
+	switch c.Faces {
+	case "", faces.ModeWhole, faces.ModeDetect:
+	default:
+		return nil, fmt.Errorf("--faces=%q: want whole or detect", c.Faces)
 	}
 	switch {
 	case c.Input == "":

@@ -1,6 +1,9 @@
 package ingest
 
 import (
+	"github.com/facepipe/facepipe/faces"
+	"github.com/facepipe/facepipe/internal/ort"
+
 	"bytes"
 	"context"
 	"errors"
@@ -81,7 +84,7 @@ func WriteShards(s beam.Scope, cfg Config, items beam.PCollection) (shards, outc
 	fn := &writeShardFn{
 		Seed: cfg.Seed, Output: cfg.Output, Encoding: cfg.Encoding, Compression: cfg.Compression,
 		ImageSize: cfg.ImageSize, MaxPixels: cfg.MaxPixels, Workers: cfg.Workers, FailOnceDir: cfg.FailOnceDir,
-		Labels: !cfg.NoStats,
+		Labels: !cfg.NoStats, Faces: cfg.Faces,
 	}
 	return beam.ParDo2(s, fn, beam.GroupByKey(s, keyed))
 }
@@ -176,7 +179,35 @@ type writeShardFn struct {
 	MaxPixels   int
 	Workers     int
 	FailOnceDir string
-	Labels      bool // write the shard's part of the labels table
+	Labels      bool   // write the shard's part of the labels table
+	Faces       string // faces.ModeDetect: store each image's best face, aligned
+	detector    *faces.Detector
+}
+
+// Setup opens the face detector when faces are aligned: ONNX Runtime on the
+// CPU, one thread per session, since the decode workers call it side by
+// side.
+func (f *writeShardFn) Setup() error {
+	if f.Faces != faces.ModeDetect {
+		return nil
+	}
+	b, _, err := ort.OpenCPU(1)
+	if err != nil {
+		return fmt.Errorf("--faces=detect: %w", err)
+	}
+	net, err := faces.OpenORT(b)
+	if err != nil {
+		return err
+	}
+	f.detector = faces.NewDetector(net)
+	return nil
+}
+
+// Teardown closes the face detector.
+func (f *writeShardFn) Teardown() {
+	if f.detector != nil {
+		f.detector.Close()
+	}
 }
 
 func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter func(*Item) bool,
@@ -375,7 +406,25 @@ func (e *encoder) encode(ctx context.Context, it *Item, buf []byte) ([]byte, Out
 	}
 	opts := preprocess.Options{Size: e.fn.ImageSize, MaxPixels: e.fn.MaxPixels}
 	var info preprocess.Info
-	if e.fn.Encoding == schemas.EncodingJPEG {
+	if e.fn.detector != nil {
+		var found *faces.Found
+		found, err = faces.Prepare(data, opts.MaxPixels, e.fn.detector, faces.ModeDetect)
+		if err == nil && len(found.Crops) == 0 {
+			w, h := found.Info.UprightSize()
+			return rej(schemas.ReasonNoFace, fmt.Sprintf("no face found and confirmed in the %d×%d image", w, h))
+		}
+		if err == nil {
+			crop := found.Crops[0].Image // the best face
+			info = found.Info
+			info.Grayscale = crop.Grayscale()
+			if e.fn.Encoding == schemas.EncodingJPEG {
+				data, err = crop.EncodeJPEG(95)
+				info.Width, info.Height = crop.Width, crop.Height
+			} else {
+				e.floats = crop.ResizeFloat32(opts.Size, opts.Size, e.floats)
+			}
+		}
+	} else if e.fn.Encoding == schemas.EncodingJPEG {
 		_, info, err = preprocess.Decode(data, opts.MaxPixels) // validates; the bytes are stored as they are
 	} else {
 		e.floats, info, err = preprocess.Preprocess(data, opts, e.floats)

@@ -1,0 +1,123 @@
+package ingest_test
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/facepipe/facepipe/faces"
+	"github.com/facepipe/facepipe/internal/ingesttest"
+	"github.com/facepipe/facepipe/internal/ort"
+	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/transforms/preprocess"
+)
+
+const devData = "../../../shared/datasets/utkface-dev"
+
+// With --faces=detect, ingest stores each image's best face aligned onto the
+// template, the same pixels as faces.Prepare gives scoring, and rejects an
+// image without a face as no_face.
+func TestIngestAlignsFaces(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(devData, "*.jpg"))
+	if len(files) < 10 {
+		t.Skipf("no UTKFace dev images in %s (the dataset lives beside the checkout on the project's machines)", devData)
+	}
+	if !ort.Installed() {
+		t.Skip("ONNX Runtime is not installed (scripts/install-onnxruntime.sh)")
+	}
+	sort.Strings(files)
+	in, out := t.TempDir(), t.TempDir()
+	for i := 0; i < 6; i++ {
+		f := files[(i*4099)%len(files)]
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(in, filepath.Base(f)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A labelled name on an image with no face in it.
+	blank := image.NewRGBA(image.Rect(0, 0, 200, 200))
+	for y := 0; y < 200; y++ {
+		for x := 0; x < 200; x++ {
+			blank.Set(x, y, color.RGBA{uint8(x), uint8(y), 128, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, blank, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in, "30_1_0_20170101000000000.jpg.chip.jpg"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := ingesttest.Config(in, out)
+	cfg.ImageSize, cfg.Faces, cfg.Split = 64, faces.ModeDetect, "train=1"
+	m := ingesttest.Run(t, "direct", cfg)
+	if m.Parameters.Faces != faces.ModeDetect {
+		t.Errorf("manifest parameters faces %q", m.Parameters.Faces)
+	}
+	rejects := ingesttest.ReadRejects(t, out)
+	if len(rejects) != 1 || rejects[0].Reason != schemas.ReasonNoFace || rejects[0].File != "30_1_0_20170101000000000.jpg.chip.jpg" {
+		t.Errorf("rejects %+v, want the blank image as no_face", rejects)
+	}
+	recs := readShards(t, out, m)
+	if len(recs) != 6 {
+		t.Fatalf("%d records, want 6", len(recs))
+	}
+	// Each record holds the aligned crop of the image's best face, resized
+	// to 64×64, as scoring prepares it.
+	net, err := openORT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := faces.NewDetector(net)
+	defer d.Close()
+	for _, r := range recs {
+		data, err := os.ReadFile(filepath.Join(in, r.Filename))
+		if err != nil {
+			t.Fatal(err)
+		}
+		found, err := faces.Prepare(data, 0, d, faces.ModeDetect)
+		if err != nil || len(found.Crops) == 0 {
+			t.Fatalf("%s: %v, %d faces", r.Filename, err, len(found.Crops))
+		}
+		want := found.Crops[0].Image.ResizeFloat32(64, 64, nil)
+		whole := mustPreprocess(t, data, 64)
+		var diff, fromWhole float64
+		for i, v := range r.Image {
+			diff = math.Max(diff, math.Abs(float64(v-want[i])))
+			fromWhole += math.Abs(float64(v - whole[i]))
+		}
+		if diff > 1e-6 {
+			t.Errorf("%s: stored pixels differ from the aligned crop by up to %g", r.Filename, diff)
+		}
+		if fromWhole == 0 {
+			t.Errorf("%s: stored the image as it is, not aligned", r.Filename)
+		}
+	}
+}
+
+func mustPreprocess(t *testing.T, data []byte, size int) []float32 {
+	t.Helper()
+	px, _, err := preprocess.Preprocess(data, preprocess.Options{Size: size}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return px
+}
+
+func openORT() (faces.Network, error) {
+	b, _, err := ort.OpenCPU(1)
+	if err != nil {
+		return nil, err
+	}
+	return faces.OpenORT(b)
+}
