@@ -19,17 +19,19 @@ import (
 // Options control a Reader. Split names a split, or splits joined by "+"
 // ("train+valid"), read in that order.
 type Options struct {
-	Split       string
-	InputSize   int   // model input height and width; the stored size when 0
-	BatchSize   int   // examples per batch, fixed
-	Shuffle     int   // shuffle buffer, in examples; 0 reads in shard order
-	Seed        int64 // seeds shard order, shuffling and augmentation
-	Epoch       int   // varies them from epoch to epoch
-	Augment     bool  // random crop, flip, brightness and contrast
-	Workers     int   // decode goroutines; GOMAXPROCS when 0
-	Prefetch    int   // batches prepared ahead; 2 when 0
-	Pad         bool  // pad the last partial batch (for evaluation) instead of dropping it
-	SkipCorrupt bool  // skip records that fail their CRC instead of failing
+	Split     string
+	InputSize int   // model input height and width; the stored size when 0
+	BatchSize int   // examples per batch, fixed
+	Shuffle   int   // shuffle buffer, in examples; 0 reads in shard order
+	Seed      int64 // seeds shard order, shuffling and augmentation
+	Epoch     int   // varies them from epoch to epoch
+	Augment   bool  // random crop, flip, brightness and contrast
+	// Augmentation is AugmentRecipe ("" too) or AugmentPhotos, when Augment.
+	Augmentation string
+	Workers      int  // decode goroutines; GOMAXPROCS when 0
+	Prefetch     int  // batches prepared ahead; 2 when 0
+	Pad          bool // pad the last partial batch (for evaluation) instead of dropping it
+	SkipCorrupt  bool // skip records that fail their CRC instead of failing
 }
 
 // Batch is a fixed-shape batch. Images is BatchSize×InputSize×InputSize×3,
@@ -151,7 +153,7 @@ func (s *Source) Read(ctx context.Context, o Options) (*Reader, error) {
 	}()
 
 	// Decode on a pool.
-	dec := &decoder{encoding: s.Manifest.Parameters.Encoding, stored: stored, size: o.InputSize, augment: o.Augment, seed: o.Seed, epoch: o.Epoch}
+	dec := &decoder{encoding: s.Manifest.Parameters.Encoding, stored: stored, size: o.InputSize, augment: o.Augment, photos: o.Augmentation == AugmentPhotos, seed: o.Seed, epoch: o.Epoch}
 	var workers sync.WaitGroup
 	for w := 0; w < o.Workers; w++ {
 		workers.Add(1)
@@ -280,6 +282,7 @@ type decoder struct {
 	stored   int
 	size     int
 	augment  bool
+	photos   bool // the photos augmentation before the recipe's
 	seed     int64
 	epoch    int
 }
@@ -307,7 +310,11 @@ func (d *decoder) decode(j job, rec *example.Record) (decoded, error) {
 	}
 	out := preprocess.ResizeArea(img, int(rec.Height), int(rec.Width), 3, d.size, d.size, nil)
 	if d.augment {
-		augment(out, d.size, rand.New(rand.NewPCG(uint64(d.seed)+uint64(d.epoch)<<32, uint64(j.seq))))
+		rng := rand.New(rand.NewPCG(uint64(d.seed)+uint64(d.epoch)<<32, uint64(j.seq)))
+		if d.photos {
+			photoAugment(out, d.size, rng)
+		}
+		augment(out, d.size, rng)
 	}
 	return decoded{image: out, age: float32(rec.Age), gender: float32(rec.Gender), race: int32(rec.Race), file: rec.Filename}, nil
 }

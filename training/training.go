@@ -53,7 +53,9 @@ type Config struct {
 	AgeSigma     float64
 	DLDLL1       float64
 	Mixup        float64 // mixup's α: each batch is mixed with λ ~ Beta(α, α); 0 is off
-	EMA          float64 // decay of the moving average of the weights (model.WithEMA) that is validated and kept; 0 is off
+	// Augment is dataset.AugmentRecipe ("" too) or dataset.AugmentPhotos.
+	Augment string
+	EMA     float64 // decay of the moving average of the weights (model.WithEMA) that is validated and kept; 0 is off
 	// Refit trains on train+valid for Epochs epochs and keeps the last:
 	// there is no validation, so no best epoch and no early stopping.
 	Refit       bool
@@ -332,6 +334,8 @@ func (c *Config) check(src *dataset.Source) error {
 		return fmt.Errorf("--ema=%g: want a decay in [0, 1), 0 for none", c.EMA)
 	case c.Mixup < 0:
 		return fmt.Errorf("--mixup=%g: want α ≥ 0, 0 for none", c.Mixup)
+	case c.Augment != "" && c.Augment != dataset.AugmentRecipe && c.Augment != dataset.AugmentPhotos:
+		return fmt.Errorf("--augment=%q: want recipe or photos", c.Augment)
 	case c.AgeSigma < 0 || c.DLDLL1 < 0 || c.GenderWeight < 0:
 		return fmt.Errorf("--age_sigma, --dldl_l1 and --gender_weight must not be negative")
 	case c.Refit && c.Patience > 0:
@@ -426,7 +430,7 @@ func trainMedianAge(ctx context.Context, src *dataset.Source) float64 {
 func runEpoch(ctx context.Context, cfg *Config, src *dataset.Source, net *model.Net, trainer *train.Trainer, obj model.Objective, epoch, steps int) (Epoch, error) {
 	row := Epoch{Epoch: epoch + 1}
 	r, err := src.Read(ctx, dataset.Options{Split: cfg.trainSplit(), InputSize: cfg.InputSize, BatchSize: cfg.Batch,
-		Shuffle: cfg.Shuffle, Seed: cfg.Seed, Epoch: epoch, Augment: true, Workers: cfg.Workers, SkipCorrupt: cfg.SkipCorrupt})
+		Shuffle: cfg.Shuffle, Seed: cfg.Seed, Epoch: epoch, Augment: true, Augmentation: cfg.Augment, Workers: cfg.Workers, SkipCorrupt: cfg.SkipCorrupt})
 	if err != nil {
 		return row, err
 	}
@@ -836,11 +840,22 @@ func dataRef(cfg *Config, src *dataset.Source) model.DataRef {
 		"train": src.Records("train"), "valid": src.Records("valid"), "test": src.Records("test")}}
 }
 
+// augmentation describes the training augmentation for model.json.
+func (c *Config) augmentation() string {
+	recipe := "reflect-pad crop, horizontal flip, brightness ×U(0.8,1.2), contrast ×U(0.85,1.15)"
+	if c.Augment == dataset.AugmentPhotos {
+		return "photos: alignment jitter (shift s.d. 2.5% of the side, rotation s.d. 4°, log-scale s.d. 0.05), " +
+			"lower resolution (p 0.3, down ×U(1.5,4) and up), Gaussian blur (p 0.2, σ U(0.3,1.2) px), JPEG (p 0.3, quality U(30,90)), " +
+			"channel gains ×U(0.92,1.08), saturation ×U(0.7,1.3), noise (p 0.3, σ U(0,0.03)); then " + recipe
+	}
+	return recipe
+}
+
 // hyperparameters are the run's settings for model.json.
 func (c *Config) hyperparameters(spec model.Spec) map[string]any {
 	h := map[string]any{"batch": c.Batch, "epochs": c.Epochs, "lr": c.LR, "weight_decay": c.WeightDecay,
 		"patience": c.Patience, "schedule": "one-cycle: 5% linear warm-up, cosine to 0", "optimizer": "AdamW (no decay on BatchNorm and biases)",
-		"augmentation": "reflect-pad crop, horizontal flip, brightness ×U(0.8,1.2), contrast ×U(0.85,1.15)",
+		"augmentation": c.augmentation(),
 		"tta":          c.TTA, "recalibrate_bn_images": c.Recalibrate, "mixup_alpha": c.Mixup, "ema_decay": c.EMA, "refit": c.Refit,
 		"trained_on": c.trainSplit()}
 	if spec.Task == model.TaskBoth {

@@ -30,6 +30,7 @@ var (
 	ageSigma     = flag.Float64("age_sigma", model.DefaultAgeSigma, "dldl: standard deviation in years of the Gaussian target")
 	dldlL1       = flag.Float64("dldl_l1", 1, "dldl: weight of the absolute error of the expected age added to the KL loss, as DLDL-v2 (0: KL alone)")
 	genderWeight = flag.Float64("gender_weight", model.DefaultGenderWeight, "both: loss = age loss + gender_weight × gender BCE; the default puts the MAE in years and the BCE in nats on the scale of a constant prediction's (about 15 years, ln 2)")
+	augmentFlag  = flag.String("augment", "recipe", "training augmentation: recipe (reflect-pad crop, flip, brightness, contrast) or photos (first what faces found in ordinary photos go through: alignment jitter, lower resolution, blur, JPEG, colour casts, noise; for data ingested with --faces=detect)")
 	mixup        = flag.Float64("mixup", 0, "mixup α: each train batch is mixed with a shuffled copy of itself, λ ~ Beta(α, α), images and targets alike (0: off; 0.2 is usual)")
 	ema          = flag.Float64("ema", 0, "decay of an exponential moving average of the weights, which is what gets validated, kept, evaluated and exported (0: off; e.g. 0.999)")
 	refit        = flag.Bool("refit", false, "train on train+valid for --epochs and keep the last epoch (no validation, no best-epoch choice): for final models")
@@ -87,7 +88,7 @@ func run(ctx context.Context) error {
 		Data: *data, Task: *task, AgeHead: *ageHead, Backbone: *backbone, ONNXInput: *onnxInput, Out: *out,
 		InputSize: *inputSize, Batch: *batch, Epochs: *epochs, LR: *lr, WeightDecay: *weightDecay,
 		Patience: *patience, Seed: *seed, GenderWeight: *genderWeight, AgeSigma: *ageSigma, DLDLL1: *dldlL1,
-		Mixup: *mixup, EMA: *ema, Refit: *refit, Backend: *backend, Resume: *resume, Shuffle: *shuffle,
+		Mixup: *mixup, Augment: *augmentFlag, EMA: *ema, Refit: *refit, Backend: *backend, Resume: *resume, Shuffle: *shuffle,
 		Workers: *workers, SkipCorrupt: *skipCorrupt, TTA: *tta, Recalibrate: *recal,
 		ONNXBatch: *onnxBatch, MaxSteps: *maxSteps, StopAfter: *stopAfter, CommandLine: os.Args,
 	}
