@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/gomlx/compute"
@@ -69,6 +70,16 @@ type Detector struct {
 	// and mouth within VerifyTolerance of the template.
 	VerifyThreshold float64
 	net             Network
+	runs            atomic.Int64
+}
+
+// Runs is how many times the detector's network has run: its passes over
+// tiles and the confirmations of faces.
+func (d *Detector) Runs() int64 { return d.runs.Load() }
+
+func (d *Detector) run(in []float32) ([]float32, []float32, error) {
+	d.runs.Add(1)
+	return d.net.Run(in)
 }
 
 // NewDetector makes a detector of the network with DefaultPlan,
@@ -82,11 +93,11 @@ func (d *Detector) Close() { d.net.Close() }
 
 // Detect finds the faces of an image, in its pixels, highest score first.
 func (d *Detector) Detect(img *preprocess.RGB) ([]Face, error) {
-	found, err := detect(img, d.Plan, d.Threshold, d.net.Run)
+	found, err := detect(img, d.Plan, d.Threshold, d.run)
 	if err != nil || d.VerifyThreshold <= 0 {
 		return found, err
 	}
-	return verify(img, found, d.Plan.Border, d.VerifyThreshold, d.net.Run)
+	return verify(img, found, d.Plan.Border, d.VerifyThreshold, d.run)
 }
 
 // VerifyTolerance is how far, in crop pixels, the eyes and mouth found again

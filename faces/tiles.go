@@ -27,12 +27,20 @@ type Plan struct {
 	DetectMin float64
 	Overlap   int     // input pixels shared by neighbouring tiles; faces up to this size are whole in some tile
 	MaxScale  float64 // never enlarge the image more than this
+	// LevelGap skips pyramid levels whose scale is under LevelGap times
+	// the whole-image pass's: that pass finds their faces (at a little less
+	// than DetectMin input pixels). 1 keeps every level.
+	LevelGap float64
 }
 
 // DefaultPlan is the search measured for BlazeFace's full-range model. On
 // 300 UTKFace dev crops with a threshold of 0.6 the whole-image pass found a
-// face in 298 with a border of 1.5, 299 with 2 and 300 with 2.5.
-var DefaultPlan = Plan{Size: 256, Border: 2.5, MinFace: 40, DetectMin: 24, Overlap: 64, MaxScale: 1}
+// face in 298 with a border of 1.5, 299 with 2 and 300 with 2.5. On 100
+// generated scenes (800×600 to 1920×1080, 273 faces of 48–360 px), with
+// confirmation: DetectMin 24 found 98.9% of the faces in 19.0 network passes
+// a scene (Overlap 48; 21.5 with 64, the same faces), 20 found 98.5% in
+// 15.5 (94.3% of those under 64 px), 16 found 93.0% in 11.2.
+var DefaultPlan = Plan{Size: 256, Border: 2.5, MinFace: 40, DetectMin: 24, Overlap: 48, MaxScale: 1, LevelGap: 1.5}
 
 // Passes lists the detector inputs for a w×h image: the whole image
 // letterboxed into a gray square of Border times its longer side (a face that
@@ -51,7 +59,7 @@ func (p Plan) Passes(w, h int) []Pass {
 	// Levels from the finest down to the first that fits one input.
 	var scales []float64
 	for sc := finest; ; sc /= 2 {
-		if sc <= g*1.01 { // the whole-image pass covers this scale and coarser
+		if sc <= g*max(1.01, p.LevelGap) { // the whole-image pass covers this scale and coarser
 			break
 		}
 		scales = append(scales, sc)

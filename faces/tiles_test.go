@@ -93,7 +93,7 @@ func squareNet(in []float32) ([]float32, []float32, error) {
 			}
 		}
 	}
-	if x1 < 0 {
+	if x1 < 0 || x1-x0 < 20 || y1-y0 < 20 { // like the real network, it misses tiny faces
 		return scores, regs, nil
 	}
 	cx, cy := float64(x0+x1)/2, float64(y0+y1)/2
@@ -252,5 +252,20 @@ func TestVerify(t *testing.T) {
 	}
 	if got, err := verify(bright, found, DefaultPlan.Border, 0.5, flipped); err != nil || len(got) != 0 {
 		t.Errorf("keypoints off the template: %d faces (%v), want 0", len(got), err)
+	}
+}
+
+// A UTKFace crop is searched in one pass: the finest level it would need
+// (a 40-px face at 24 px, scale 0.6) is within LevelGap of the whole-image
+// pass's scale (256/(2.5·200) = 0.512), which finds those faces. Without the
+// gap, a second pass at 0.6.
+func TestLevelGap(t *testing.T) {
+	p := DefaultPlan
+	if got := p.Passes(200, 200); len(got) != 1 {
+		t.Errorf("200x200: %d passes, want 1: %+v", len(got), got)
+	}
+	p.LevelGap = 1
+	if got := p.Passes(200, 200); len(got) != 2 || got[1].Width != 120 {
+		t.Errorf("200x200 without the gap: %+v, want the whole pass and one at 120x120", got)
 	}
 }

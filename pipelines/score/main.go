@@ -188,6 +188,9 @@ func printSummary(ctx context.Context, out string, wall time.Duration) error {
 	}
 	fmt.Fprintf(os.Stderr, "score: done in %s: %d images, %d scored (%d faces), %d rejected (%.0f images/s)\n",
 		wall.Round(100*time.Millisecond), sum.Inputs, sum.Scored, sum.Faces, sum.Rejected, float64(sum.Inputs)/wall.Seconds())
+	if sum.DetectorRuns > 0 {
+		fmt.Fprintf(os.Stderr, "  face detector: %.1f passes per image\n", float64(sum.DetectorRuns)/float64(max(1, sum.Inputs)))
+	}
 	for _, r := range sum.RejectsByReason {
 		fmt.Fprintf(os.Stderr, "  rejected %-20s %6d\n", r.Reason, r.Count)
 	}

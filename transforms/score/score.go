@@ -88,8 +88,9 @@ type Scored struct {
 // PartResult describes one predictions file: its entry counts rows (faces);
 // Images counts the images they came from.
 type PartResult struct {
-	Entry  schemas.FileEntry
-	Images int
+	Entry        schemas.FileEntry
+	Images       int
+	DetectorRuns int64 // passes of the face detector's network, confirmations included
 }
 
 func init() {
@@ -399,6 +400,10 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 	}
 	sort.Strings(paths)
 	part, parts := key>>32, key&0xffffffff
+	var runs0 int64
+	if f.detector != nil {
+		runs0 = f.detector.Runs()
+	}
 	rel := fmt.Sprintf("%s/part-%05d-of-%05d.parquet", PredictionsDir, part, parts)
 
 	// Decode the next chunk while this one is scored: decoding and inference
@@ -452,7 +457,11 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 		return err
 	}
 	entry.Records = len(rows)
-	emitPart(PartResult{Entry: entry, Images: images})
+	res := PartResult{Entry: entry, Images: images}
+	if f.detector != nil {
+		res.DetectorRuns = f.detector.Runs() - runs0
+	}
+	emitPart(res)
 	return nil
 }
 

@@ -44,8 +44,9 @@ const (
 // last.
 type Summary struct {
 	Inputs          int                   `json:"inputs"`
-	Scored          int                   `json:"scored"` // images with at least one face scored
-	Faces           int                   `json:"faces"`  // prediction rows: faces scored
+	Scored          int                   `json:"scored"`        // images with at least one face scored
+	Faces           int                   `json:"faces"`         // prediction rows: faces scored
+	DetectorRuns    int64                 `json:"detector_runs"` // passes of the face detector's network (0 with --faces=whole)
 	Rejected        int                   `json:"rejected"`
 	RejectsByReason []schemas.ReasonCount `json:"rejects_by_reason"`
 	Models          []string              `json:"models"`
@@ -106,6 +107,7 @@ func (f *writeSummaryFn) ProcessElement(ctx context.Context, _ int, iter func(*F
 			sum.Predictions = append(sum.Predictions, fact.Part.Entry)
 			sum.Scored += fact.Part.Images
 			sum.Faces += fact.Part.Entry.Records
+			sum.DetectorRuns += fact.Part.DetectorRuns
 		case "rejects":
 			sum.Rejects, sum.RejectsByReason, sum.Rejected = fact.Rejects.Entry, fact.Rejects.ByReason, fact.Rejects.Entry.Records
 		}
