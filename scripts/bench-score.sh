@@ -5,7 +5,9 @@
 # decode, the same networks as the default models with random weights, 2
 # decode workers, 2 threads). Go runs with --tta=false, the peer's work (one pass per image);
 # one more run shows the default, --tta=auto (flip averaging as the model card says). Prints both
-# images/s (median of 3, alternating) and the ratio.
+# images/s (median of 3, alternating) and the ratio. Both take each image as the face (--faces=whole:
+# UTKFace crops, no face detection), so the figures are the models' and the pipeline's; scripts/bench-wild.sh
+# measures scoring with face detection.
 # Usage: scripts/bench-score.sh [N] [dataset dir]
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
@@ -71,7 +73,7 @@ echo "bench-score: the default models are $networks networks (stored ${stored}x$
 go_rates=() peer_rates=()
 for i in 1 2 3; do
 	rm -rf "$tmp/out"
-	w=$(timed "$tmp/go.log" "$tmp/score" --input="$tmp/in" --output="$tmp/out" --tta=false)
+	w=$(timed "$tmp/go.log" "$tmp/score" --input="$tmp/in" --output="$tmp/out" --tta=false --faces=whole)
 	go_rates+=("$(rate "$w")")
 	echo "run $i go  : ${w}s, ${go_rates[-1]} img/s" >&2
 	w=$(timed "$tmp/peer.log" /usr/bin/python3 scripts/peer_score.py --input "$tmp/in" --networks "$networks" --stored "$stored" --size "$size")
@@ -86,6 +88,6 @@ echo "peer : $peer_med img/s (median of 3: ${peer_rates[*]})"
 echo "ratio go/peer: $(echo "$go_med $peer_med" | awk '{printf "%.2f", $1 / $2}')x"
 echo "last go run  : $(grep -h '^score: done' "$tmp/go.log")"
 rm -rf "$tmp/out"
-w=$(timed "$tmp/tta.log" "$tmp/score" --input="$tmp/in" --output="$tmp/out")
+w=$(timed "$tmp/tta.log" "$tmp/score" --input="$tmp/in" --output="$tmp/out" --faces=whole)
 echo "go with the default --tta=auto ($(sed -n 's/^score: models .*(flip averaging \(o[nf]*\)).*/flip averaging \1, as the model card says/p' "$tmp/tta.log")): $(rate "$w") img/s"
 echo "last peer run: $(grep -h '^peer:' "$tmp/peer.log")"

@@ -205,7 +205,7 @@ trainboth() {
 score() {
 	local b=$1 mt=$2 on=$3
 	run "score-$mt-on-$on" "$bin/score" --input="$work/images" --output="$work/scored/$mt-on-$on" \
-		--model="$work/models/$mt/age,$work/models/$mt/gender" --backend="$b" --batch="$batch" --tta=false || return 1
+		--model="$work/models/$mt/age,$work/models/$mt/gender" --backend="$b" --batch="$batch" --tta=false --faces=whole || return 1
 	scorerate[$mt/$on]=$(score_rate "$logs/score-$mt-on-$on.log")
 }
 
