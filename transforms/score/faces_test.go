@@ -2,6 +2,7 @@ package score_test
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -12,10 +13,12 @@ import (
 	"testing"
 
 	"github.com/facepipe/facepipe/faces"
+	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/transforms/score"
 )
 
 const devData = "../../../shared/datasets/utkface-dev"
@@ -152,5 +155,72 @@ func TestScoreFindsFacesInPhotos(t *testing.T) {
 	annotated, _ := filepath.Glob(filepath.Join(out, "annotated", "*.jpg"))
 	if len(annotated) != 2 {
 		t.Errorf("%d annotated photos, want 2", len(annotated))
+	}
+}
+
+// With --faces=whole every image is scored as before face detection: its
+// predictions are the models' outputs on preprocess.ModelInput of the file
+// (ingest's preprocessing and the reader's area resize), one row per image
+// with the whole image as its box.
+func TestWholeScoresAsBefore(t *testing.T) {
+	models, _ := trainTiny(t)
+	in, _ := ingesttest.Generate(t, fixtures.Options{Good: 12, Seed: 5})
+	out := t.TempDir()
+	cfg := scoreConfig(in, out, models)
+	cfg.Faces = faces.ModeWhole
+	sum := runScore(t, cfg)
+	rows := readPredictions(t, out, sum)
+	if len(rows) == 0 || sum.Faces != sum.Scored || sum.DetectorRuns != 0 {
+		t.Fatalf("%d rows, summary %+v", len(rows), sum)
+	}
+	b, _, err := model.NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Finalize()
+	scorers, err := score.OpenScorers(context.Background(), score.Config{Models: []string{models}, Batch: 8}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range scorers {
+		defer sc.Close()
+	}
+	checked := 0
+	for _, r := range rows[:min(8, len(rows))] {
+		file, err := os.ReadFile(r.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, _, err := preprocess.Decode(file, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Face != 0 || r.Aligned != faces.AlignedWhole || r.FaceScore != nil || len(r.Keypoints) != 0 ||
+			r.BoxX != 0 || r.BoxY != 0 || int(r.BoxWidth) != img.Width || int(r.BoxHeight) != img.Height {
+			t.Errorf("%s: face %d, aligned %q, score %v, keypoints %v, box %v %v %v %v", r.Filename, r.Face, r.Aligned, r.FaceScore, r.Keypoints, r.BoxX, r.BoxY, r.BoxWidth, r.BoxHeight)
+		}
+		for _, sc := range scorers {
+			stored, size := sc.Input()
+			x, _, err := preprocess.ModelInput(file, stored, size, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch := make([]float32, sc.Batch()*len(x))
+			copy(batch, x)
+			want, err := sc.Predict(batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !math.IsNaN(want[0].Age) && math.Abs(*r.PredictedAge-want[0].Age) > 1e-4 {
+				t.Errorf("%s: predicted age %v, the model on ModelInput gives %v", r.Filename, *r.PredictedAge, want[0].Age)
+			}
+			if !math.IsNaN(want[0].PFemale) && math.Abs(*r.PFemale-want[0].PFemale) > 1e-5 {
+				t.Errorf("%s: p_female %v, the model on ModelInput gives %v", r.Filename, *r.PFemale, want[0].PFemale)
+			}
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("nothing checked")
 	}
 }
