@@ -6,28 +6,10 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/ort"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 )
-
-const devData = "../../shared/datasets/utkface-dev"
-
-// devCrops returns n real UTKFace crops, skipping the test where the dataset
-// is absent.
-func devCrops(t *testing.T, n int) []string {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(devData, "*.jpg"))
-	if len(files) == 0 {
-		t.Skipf("no UTKFace dev images in %s (the dataset lives beside the checkout on the project's machines)", devData)
-	}
-	sort.Strings(files)
-	step := max(1, len(files)/n)
-	var out []string
-	for i := 0; i < len(files) && len(out) < n; i += step {
-		out = append(out, files[i])
-	}
-	return out
-}
 
 func openDetector(t *testing.T) *Detector {
 	t.Helper()
@@ -52,7 +34,7 @@ func openDetector(t *testing.T) *Detector {
 // crops. (Single crops stray: UTKFace's own aligner missed some faces, and a
 // baby's mouth sits 30 px above the template's.)
 func TestDetectorOnRealCrops(t *testing.T) {
-	files := devCrops(t, 40)
+	files := fixtures.DevImages(t, 40)
 	d := openDetector(t)
 	var xs, ys [4][]float64
 	for _, f := range files {

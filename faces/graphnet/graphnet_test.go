@@ -3,16 +3,14 @@ package graphnet_test
 import (
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/facepipe/facepipe/faces"
 	"github.com/facepipe/facepipe/faces/graphnet"
+	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 )
-
-const devData = "../../../shared/datasets/utkface-dev"
 
 func near(a, b faces.Box, tol float64) bool {
 	return math.Abs(a.X-b.X) <= tol && math.Abs(a.Y-b.Y) <= tol && math.Abs(a.W-b.W) <= tol && math.Abs(a.H-b.H) <= tol
@@ -30,10 +28,7 @@ func grayImage(w, h int) *preprocess.RGB {
 // converted to GoMLX on the pure-Go backend) find the same face in a real
 // crop, and nothing in a plain gray image.
 func TestDetectorBackendsAgree(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(devData, "*.jpg"))
-	if len(files) == 0 {
-		t.Skipf("no UTKFace dev images in %s (the dataset lives beside the checkout on the project's machines)", devData)
-	}
+	files := fixtures.DevImages(t, 1)
 	if !model.ORTInstalled() {
 		t.Skip("ONNX Runtime is not installed (scripts/install-onnxruntime.sh)")
 	}

@@ -10,12 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/facepipe/facepipe/evaluate"
 	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/scripts/faceapiout"
 	"github.com/facepipe/facepipe/transforms/labels"
 	"github.com/facepipe/facepipe/transforms/score"
 )
@@ -110,48 +110,16 @@ func addOurs(preds map[string]Pred, rows []schemas.Prediction) error {
 	return nil
 }
 
-// TheirRun is face-api's summary.json: the images it was given, those it
-// failed on and the wall time it took, model loading excluded.
-type TheirRun struct {
-	Images      int     `json:"images"`
-	Failed      int     `json:"failed"`
-	WallSeconds float64 `json:"wall_s"`
-}
-
-// theirRow is one line of face-api's part-*.jsonl.
-type theirRow struct {
-	File              string   `json:"file"`
-	Age               *float64 `json:"age"`
-	Gender            string   `json:"gender"`             // male or female
-	GenderProbability *float64 `json:"gender_probability"` // of that gender
-	Error             string   `json:"error"`
-}
-
-// readTheirs reads face-api's predictions by file name, and its run summary.
-func readTheirs(dir string) (map[string]Pred, TheirRun, error) {
-	var run TheirRun
-	data, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-	if err != nil {
-		return nil, run, err
-	}
-	if err := json.Unmarshal(data, &run); err != nil {
-		return nil, run, fmt.Errorf("face-api summary.json: %w", err)
-	}
-	parts, err := filepath.Glob(filepath.Join(dir, "part-*.jsonl"))
+// readTheirs reads face-api's predictions (agegender.js's output folder) by
+// file name, and its run summary.
+func readTheirs(dir string) (map[string]Pred, faceapiout.Summary, error) {
+	run, err := faceapiout.ReadSummary(dir)
 	if err != nil {
 		return nil, run, err
 	}
 	out := map[string]Pred{}
-	for _, p := range parts {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, run, err
-		}
-		err = addTheirs(out, f)
-		f.Close()
-		if err != nil {
-			return nil, run, fmt.Errorf("%s: %w", p, err)
-		}
+	if err := faceapiout.ReadParts(dir, addTheir(out)); err != nil {
+		return nil, run, err
 	}
 	return out, run, nil
 }
@@ -159,52 +127,29 @@ func readTheirs(dir string) (map[string]Pred, TheirRun, error) {
 // addTheirs adds face-api's JSONL predictions to preds by file name. Lines
 // of images it failed on are skipped.
 func addTheirs(preds map[string]Pred, r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		var row theirRow
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
-		}
-		if row.File == "" {
-			return fmt.Errorf("line %d: no file", n)
-		}
-		if row.Error != "" {
-			continue
-		}
-		if row.Age == nil || row.GenderProbability == nil {
-			return fmt.Errorf("line %d (%s): no age or gender_probability", n, row.File)
-		}
-		pf, err := pFemale(row.Gender, *row.GenderProbability)
-		if err != nil {
-			return fmt.Errorf("line %d (%s): %w", n, row.File, err)
-		}
-		if _, dup := preds[row.File]; dup {
-			return fmt.Errorf("line %d: a second prediction for %s", n, row.File)
-		}
-		preds[row.File] = Pred{Age: *row.Age, PFemale: pf}
-	}
-	return sc.Err()
+	return faceapiout.ReadLines(r, addTheir(preds))
 }
 
-// pFemale converts face-api's gender output, a label and the probability of
-// that label, to the probability of female. face-api computes both from
-// P(male), its softmax's first output: male when P(male) > 0.5 with
-// probability P(male), else female with 1 - P(male); so this returns
-// 1 - P(male) either way.
-func pFemale(gender string, prob float64) (float64, error) {
-	if !(prob >= 0 && prob <= 1) {
-		return 0, fmt.Errorf("gender probability %v outside [0, 1]", prob)
+// addTheir returns a function that adds one line of face-api's predictions
+// to preds; it skips the line of an image face-api failed on.
+func addTheir(preds map[string]Pred) func(int, faceapiout.Line) error {
+	return func(n int, l faceapiout.Line) error {
+		if l.Error != nil {
+			return nil
+		}
+		if l.Age == nil || l.GenderProbability == nil {
+			return fmt.Errorf("line %d (%s): no age or gender_probability", n, l.File)
+		}
+		age, pf, err := l.Prediction()
+		if err != nil {
+			return fmt.Errorf("line %d (%s): %w", n, l.File, err)
+		}
+		if _, dup := preds[l.File]; dup {
+			return fmt.Errorf("line %d: a second prediction for %s", n, l.File)
+		}
+		preds[l.File] = Pred{Age: age, PFemale: pf}
+		return nil
 	}
-	switch gender {
-	case "female":
-		return prob, nil
-	case "male":
-		return 1 - prob, nil
-	}
-	return 0, fmt.Errorf("gender %q, want male or female", gender)
 }
 
 // Joined is the images both sides predicted, with the true labels from

@@ -17,35 +17,6 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-func TestPFemale(t *testing.T) {
-	tests := []struct {
-		gender  string
-		prob    float64
-		want    float64
-		wantErr bool
-	}{
-		{"female", 0.9, 0.9, false},
-		{"female", 0.5, 0.5, false}, // face-api says female when P(male) = 0.5
-		{"male", 0.75, 0.25, false},
-		{"male", 1, 0, false},
-		{"female", 1.5, 0, true},
-		{"male", -0.1, 0, true},
-		{"male", math.NaN(), 0, true},
-		{"unknown", 0.9, 0, true},
-		{"", 0.9, 0, true},
-	}
-	for _, tt := range tests {
-		got, err := pFemale(tt.gender, tt.prob)
-		if (err != nil) != tt.wantErr {
-			t.Errorf("pFemale(%q, %v) error = %v, want error %v", tt.gender, tt.prob, err, tt.wantErr)
-			continue
-		}
-		if !tt.wantErr && math.Abs(got-tt.want) > 1e-12 {
-			t.Errorf("pFemale(%q, %v) = %v, want %v", tt.gender, tt.prob, got, tt.want)
-		}
-	}
-}
-
 func TestAddTheirs(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -63,8 +34,6 @@ func TestAddTheirs(t *testing.T) {
 			want: map[string]Pred{"25_1_0_a.jpg": {27.5, 0.8}, "40_0_1_b.jpg": {38, 1 - 0.9}},
 		},
 		{name: "empty", jsonl: "", want: map[string]Pred{}},
-		{name: "not JSON", jsonl: "{\"file\":\n", wantErr: "line 1"},
-		{name: "no file", jsonl: `{"age":3,"gender":"male","gender_probability":0.9}`, wantErr: "no file"},
 		{name: "no probability", jsonl: `{"file":"a","age":3,"gender":"male"}`, wantErr: "no age or gender_probability"},
 		{name: "no age", jsonl: `{"file":"a","gender":"male","gender_probability":0.9}`, wantErr: "no age or gender_probability"},
 		{name: "bad gender", jsonl: `{"file":"a","age":3,"gender":"m","gender_probability":0.9}`, wantErr: `gender "m"`},

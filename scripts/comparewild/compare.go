@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -12,11 +11,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/facepipe/facepipe/evaluate"
+	"github.com/facepipe/facepipe/scripts/faceapiout"
 )
 
 // TruthFace is one row of genscenes' truth.csv.
@@ -474,43 +473,15 @@ func times(v float64) string {
 	return fmt.Sprintf("%.2fx", v)
 }
 
-// faceAPISummary is the part of face-api's summary.json (wild.js or
-// agegender.js) read here.
-type faceAPISummary struct {
-	Images    int     `json:"images"`
-	Failed    int     `json:"failed"`
-	WallS     float64 `json:"wall_s"`
-	Detector  string  `json:"detector"`  // wild.js only
-	Landmarks string  `json:"landmarks"` // wild.js only
-}
-
-// faceAPILine is one line of face-api's part-*.jsonl: wild.js (a face, or
-// faces=0, or an error) or agegender.js (a whole image, or an error).
-type faceAPILine struct {
-	File              string   `json:"file"`
-	Error             *string  `json:"error"`
-	Faces             *int     `json:"faces"`
-	BoxX              *float64 `json:"box_x"`
-	BoxY              *float64 `json:"box_y"`
-	BoxW              *float64 `json:"box_width"`
-	BoxH              *float64 `json:"box_height"`
-	Age               *float64 `json:"age"`
-	Gender            string   `json:"gender"`
-	GenderProbability *float64 `json:"gender_probability"`
-}
-
-// readFaceAPI reads a face-api output folder: detections per scene from
-// wild.js's, or whole-image predictions from agegender.js's (crops).
+// readFaceAPI reads a face-api output folder (package faceapiout):
+// detections per scene from wild.js's, or whole-image predictions from
+// agegender.js's (crops).
 func readFaceAPI(dir string, crops bool) (Run, error) {
-	var sum faceAPISummary
-	data, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	sum, err := faceapiout.ReadSummary(dir)
 	if err != nil {
 		return Run{}, err
 	}
-	if err := json.Unmarshal(data, &sum); err != nil {
-		return Run{}, fmt.Errorf("%s/summary.json: %w", dir, err)
-	}
-	r := Run{Images: sum.Images, Failed: sum.Failed, Seconds: sum.WallS}
+	r := Run{Images: sum.Images, Failed: sum.Failed, Seconds: sum.WallSeconds}
 	if crops {
 		r.Name = "face-api.js, source crops"
 		r.Crops = map[string]Pred{}
@@ -524,41 +495,24 @@ func readFaceAPI(dir string, crops bool) (Run, error) {
 		}
 		r.Detect = map[string][]Detection{}
 	}
-	parts, err := filepath.Glob(filepath.Join(dir, "part-*.jsonl"))
-	if err != nil {
+	if err := faceapiout.ReadParts(dir, addFaceAPILine(&r)); err != nil {
 		return Run{}, err
-	}
-	for _, p := range parts {
-		f, err := os.Open(p)
-		if err != nil {
-			return Run{}, err
-		}
-		err = addFaceAPI(&r, f)
-		f.Close()
-		if err != nil {
-			return Run{}, fmt.Errorf("%s: %w", p, err)
-		}
 	}
 	return r, nil
 }
 
 // addFaceAPI adds face-api's JSONL lines to the run.
 func addFaceAPI(r *Run, in io.Reader) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
-	for n := 1; sc.Scan(); n++ {
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		var l faceAPILine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
-		}
-		if l.File == "" {
-			return fmt.Errorf("line %d: no file", n)
-		}
+	return faceapiout.ReadLines(in, addFaceAPILine(r))
+}
+
+// addFaceAPILine returns a function that adds one line of face-api's
+// output to the run: a detection (wild.js) or a crop's prediction
+// (agegender.js). The line of an image face-api failed on is skipped.
+func addFaceAPILine(r *Run) func(int, faceapiout.Line) error {
+	return func(n int, l faceapiout.Line) error {
 		if l.Error != nil {
-			continue // counted in summary.json
+			return nil // counted in summary.json
 		}
 		if r.Detect != nil {
 			if l.Faces != nil {
@@ -568,48 +522,26 @@ func addFaceAPI(r *Run, in io.Reader) error {
 				if _, ok := r.Detect[l.File]; !ok {
 					r.Detect[l.File] = nil
 				}
-				continue
+				return nil
 			}
-			if l.BoxX == nil || l.BoxY == nil || l.BoxW == nil || l.BoxH == nil {
+			if l.BoxX == nil || l.BoxY == nil || l.BoxWidth == nil || l.BoxHeight == nil {
 				return fmt.Errorf("line %d (%s): no box", n, l.File)
 			}
 		}
-		p := Pred{math.NaN(), math.NaN()}
-		if l.Age != nil {
-			p.Age = *l.Age
-		}
-		if l.GenderProbability != nil {
-			pf, err := pFemale(l.Gender, *l.GenderProbability)
-			if err != nil {
-				return fmt.Errorf("line %d (%s): %w", n, l.File, err)
-			}
-			p.PFemale = pf
+		age, pf, err := l.Prediction()
+		if err != nil {
+			return fmt.Errorf("line %d (%s): %w", n, l.File, err)
 		}
 		if r.Detect != nil {
-			r.Detect[l.File] = append(r.Detect[l.File], Detection{Box{*l.BoxX, *l.BoxY, *l.BoxW, *l.BoxH}, p.Age, p.PFemale})
-			continue
+			r.Detect[l.File] = append(r.Detect[l.File], Detection{Box{*l.BoxX, *l.BoxY, *l.BoxWidth, *l.BoxHeight}, age, pf})
+			return nil
 		}
 		if _, dup := r.Crops[l.File]; dup {
 			return fmt.Errorf("line %d: a second prediction for %s", n, l.File)
 		}
-		r.Crops[l.File] = p
+		r.Crops[l.File] = Pred{age, pf}
+		return nil
 	}
-	return sc.Err()
-}
-
-// pFemale converts face-api's gender output (the label and its
-// probability, both from P(male)) to the probability of female.
-func pFemale(gender string, prob float64) (float64, error) {
-	if !(prob >= 0 && prob <= 1) {
-		return 0, fmt.Errorf("gender probability %v outside [0, 1]", prob)
-	}
-	switch gender {
-	case "female":
-		return prob, nil
-	case "male":
-		return 1 - prob, nil
-	}
-	return 0, fmt.Errorf("gender %q, want male or female", gender)
 }
 
 // ourFace is the part of a row of pipelines/score's predictions/*.parquet

@@ -6,9 +6,10 @@
 //   node agegender.js --list=FILE --out=DIR [--procs=2] [--batch=16]
 //
 // FILE holds one image path a line. The primary process splits the list
-// round-robin between --procs child processes (one per core). Each child
-// loads the model, runs one warm-up batch and reports ready; once all are
-// ready the primary starts the clock and tells them to go. Each child then
+// round-robin between --procs child processes (one per core; the scheme is
+// common.js's). Each child loads the model, runs one warm-up batch and
+// reports ready; once all are ready the primary starts the clock and tells
+// them to go. Each child then
 // decodes its images (sharp), predicts in batches of --batch and writes
 // DIR/part-K.jsonl, one line per image:
 //
@@ -44,20 +45,11 @@
 // and its probability (male when P(male) > 0.5).
 'use strict';
 
-const fs = require('fs');
 const path = require('path');
-const { fork } = require('child_process');
+const common = require('./common');
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => {
-  const m = /^--([^=]+)=(.*)$/.exec(a);
-  if (!m) throw new Error(`bad argument ${a} (want --name=value)`);
-  return [m[1], m[2]];
-}));
+const args = common.parseArgs(process.argv.slice(2));
 const batchSize = Number(args.batch || 16);
-
-function modelDir() {
-  return path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
-}
 
 async function primary() {
   if (!args.list || !args.out) {
@@ -65,27 +57,10 @@ async function primary() {
     process.exit(2);
   }
   const procs = Number(args.procs || 2);
-  const files = fs.readFileSync(args.list, 'utf8').split('\n').filter((l) => l !== '');
-  fs.mkdirSync(args.out, { recursive: true });
-  const children = [];
-  for (let k = 0; k < procs; k++) {
-    const mine = files.filter((_, i) => i % procs === k);
-    const child = fork(__filename, [`--batch=${batchSize}`], { env: { ...process.env, FACEAPI_CHILD: String(k) } });
-    children.push(new Promise((resolve, reject) => {
-      child.on('message', (m) => {
-        if (m.type === 'ready') child.emit('ready-msg', m);
-        if (m.type === 'done') resolve({ ...m, end: performance.now() });
-      });
-      child.on('exit', (code) => { if (code !== 0) reject(new Error(`child ${k} exited with ${code}`)); });
-      child.send({ type: 'files', files: mine, out: path.join(args.out, `part-${k}.jsonl`) });
-    }));
-    children[k].child = child;
-  }
-  const ready = await Promise.all(children.map((c) => new Promise((resolve) => c.child.once('ready-msg', resolve))));
-  const t0 = performance.now();
-  for (const c of children) c.child.send({ type: 'go' });
-  const done = await Promise.all(children);
-  const wall = (Math.max(...done.map((d) => d.end)) - t0) / 1000;
+  const files = common.readList(args.list);
+  const { ready, done, wall } = await common.clock({
+    script: __filename, files, procs, out: args.out, childArgs: [`--batch=${batchSize}`],
+  });
   const summary = {
     images: files.length,
     failed: done.reduce((s, d) => s + d.failed, 0),
@@ -99,42 +74,21 @@ async function primary() {
     per_proc: done.map((d) => ({ images: d.images, seconds: d.seconds })),
     versions: ready[0].versions,
   };
-  fs.writeFileSync(path.join(args.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  common.writeSummary(args.out, summary);
   console.log(`faceapi: ${files.length} images in ${wall.toFixed(2)} s (${summary.images_per_s.toFixed(1)} images/s), ${procs} processes, batch ${batchSize}, ${summary.backend} backend, ${summary.threads_per_proc} thread each`);
 }
 
-// nextMessage returns the next message from the primary. Messages are queued
-// from the start, so none is lost while the model loads.
-const inbox = [];
-const waiting = [];
-if (process.env.FACEAPI_CHILD !== undefined) {
-  process.on('message', (m) => (waiting.length ? waiting.shift()(m) : inbox.push(m)));
-}
-const nextMessage = () => (inbox.length ? Promise.resolve(inbox.shift()) : new Promise((resolve) => waiting.push(resolve)));
-
-async function child() {
+async function child(nextMessage) {
   const t0 = performance.now();
-  const sharp = require('sharp');
-  const tf = require('@tensorflow/tfjs');
-  const wasm = require('@tensorflow/tfjs-backend-wasm');
-  const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
-  sharp.concurrency(1); // libvips threads per image: one core per process
-  wasm.setThreadsCount(1); // Node has no WASM threads anyway; be explicit
-  await tf.setBackend('wasm');
-  await tf.ready();
-  await faceapi.nets.ageGenderNet.loadFromDisk(modelDir());
+  const rt = await common.loadRuntime();
+  const { tf, faceapi } = rt;
+  await faceapi.nets.ageGenderNet.loadFromDisk(common.modelDir());
   const job = await nextMessage();
 
   // decode returns an int32 RGB tensor [H, W, 3] of the file, or an Error.
   const decode = async (file) => {
-    try {
-      const { data, info } = await sharp(file).toColourspace('srgb').removeAlpha()
-        .raw().toBuffer({ resolveWithObject: true });
-      if (info.channels !== 3) throw new Error(`${info.channels} channels`);
-      return tf.tensor3d(data, [info.height, info.width, 3], 'int32');
-    } catch (err) {
-      return err;
-    }
+    const d = await common.decode(rt, file, false);
+    return d instanceof Error ? d : d.tensor;
   };
   const predict = async (tensors) => {
     const out = await faceapi.nets.ageGenderNet.predictAgeAndGender(tensors);
@@ -145,13 +99,7 @@ async function child() {
   const warm = Array.from({ length: Math.min(batchSize, Math.max(job.files.length, 1)) }, () => tf.zeros([200, 200, 3], 'int32'));
   await predict(warm);
   tf.dispose(warm);
-  process.send({
-    type: 'ready',
-    backend: tf.getBackend(),
-    threads: wasm.getThreadsCount(),
-    load_s: (performance.now() - t0) / 1000,
-    versions: { faceapi: faceapi.version, tfjs: tf.version.tfjs, sharp: sharp.versions.sharp, vips: sharp.versions.vips, node: process.versions.node },
-  });
+  common.ready(rt, t0);
   await nextMessage(); // go
 
   const start = performance.now();
@@ -183,12 +131,7 @@ async function child() {
       });
     }
   }
-  fs.writeFileSync(job.out, lines.length ? `${lines.join('\n')}\n` : '');
-  process.send({ type: 'done', images: files.length, failed, seconds: (performance.now() - start) / 1000 });
-  process.disconnect();
+  common.finish(job.out, lines, { images: files.length, failed, seconds: (performance.now() - start) / 1000 });
 }
 
-(process.env.FACEAPI_CHILD !== undefined ? child() : primary()).catch((err) => {
-  console.error(`faceapi: ${err.stack || err}`);
-  process.exit(1);
-});
+common.main('faceapi', primary, child);

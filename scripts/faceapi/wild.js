@@ -18,7 +18,7 @@
 // EXIF orientation is applied, so boxes are in the pixels of the upright
 // image, as our pipeline reports them.
 //
-// Clocking is agegender.js's: the primary process splits the list
+// Clocking is agegender.js's (common.js): the primary process splits the list
 // round-robin between --procs child processes (one per core, one WASM thread
 // each). Each child loads the models, runs its first image once as a
 // warm-up (results dropped) and reports ready; once all are ready the
@@ -39,15 +39,10 @@
 // loading nor the warm-up).
 'use strict';
 
-const fs = require('fs');
 const path = require('path');
-const { fork } = require('child_process');
+const common = require('./common');
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => {
-  const m = /^--([^=]+)=(.*)$/.exec(a);
-  if (!m) throw new Error(`bad argument ${a} (want --name=value)`);
-  return [m[1], m[2]];
-}));
+const args = common.parseArgs(process.argv.slice(2));
 const config = {
   detector: args.detector || 'ssd',
   min_confidence: Number(args.min_confidence || 0.5),
@@ -55,10 +50,6 @@ const config = {
   score_threshold: Number(args.score_threshold || 0.5),
   landmarks: args.landmarks || 'full',
 };
-
-function modelDir() {
-  return path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
-}
 
 async function primary() {
   if (!args.list || !args.out) {
@@ -68,28 +59,11 @@ async function primary() {
   if (!['ssd', 'tiny'].includes(config.detector)) throw new Error(`--detector=${config.detector}: want ssd or tiny`);
   if (!['full', 'tiny'].includes(config.landmarks)) throw new Error(`--landmarks=${config.landmarks}: want full or tiny`);
   const procs = Number(args.procs || 2);
-  const files = fs.readFileSync(args.list, 'utf8').split('\n').filter((l) => l !== '');
-  fs.mkdirSync(args.out, { recursive: true });
-  const children = [];
-  for (let k = 0; k < procs; k++) {
-    const mine = files.filter((_, i) => i % procs === k);
-    const childArgs = Object.entries(config).map(([n, v]) => `--${n}=${v}`);
-    const child = fork(__filename, childArgs, { env: { ...process.env, FACEAPI_CHILD: String(k) } });
-    children.push(new Promise((resolve, reject) => {
-      child.on('message', (m) => {
-        if (m.type === 'ready') child.emit('ready-msg', m);
-        if (m.type === 'done') resolve({ ...m, end: performance.now() });
-      });
-      child.on('exit', (code) => { if (code !== 0) reject(new Error(`child ${k} exited with ${code}`)); });
-      child.send({ type: 'files', files: mine, out: path.join(args.out, `part-${k}.jsonl`) });
-    }));
-    children[k].child = child;
-  }
-  const ready = await Promise.all(children.map((c) => new Promise((resolve) => c.child.once('ready-msg', resolve))));
-  const t0 = performance.now();
-  for (const c of children) c.child.send({ type: 'go' });
-  const done = await Promise.all(children);
-  const wall = (Math.max(...done.map((d) => d.end)) - t0) / 1000;
+  const files = common.readList(args.list);
+  const childArgs = Object.entries(config).map(([n, v]) => `--${n}=${v}`);
+  const { ready, done, wall } = await common.clock({
+    script: __filename, files, procs, out: args.out, childArgs,
+  });
   const sum = (key) => done.reduce((s, d) => s + d[key], 0);
   const summary = {
     images: files.length,
@@ -110,30 +84,15 @@ async function primary() {
     per_proc: done.map((d) => ({ images: d.images, faces: d.faces, seconds: d.seconds })),
     versions: ready[0].versions,
   };
-  fs.writeFileSync(path.join(args.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  common.writeSummary(args.out, summary);
   console.log(`faceapi wild: ${files.length} images, ${summary.faces} faces (${summary.no_face} images without one, ${summary.failed} failed) in ${wall.toFixed(2)} s (${summary.images_per_s.toFixed(2)} images/s), detector ${config.detector}, landmarks ${config.landmarks}, ${procs} processes, ${summary.backend} backend, ${summary.threads_per_proc} thread each`);
 }
 
-// nextMessage returns the next message from the primary. Messages are queued
-// from the start, so none is lost while the models load.
-const inbox = [];
-const waiting = [];
-if (process.env.FACEAPI_CHILD !== undefined) {
-  process.on('message', (m) => (waiting.length ? waiting.shift()(m) : inbox.push(m)));
-}
-const nextMessage = () => (inbox.length ? Promise.resolve(inbox.shift()) : new Promise((resolve) => waiting.push(resolve)));
-
-async function child() {
+async function child(nextMessage) {
   const t0 = performance.now();
-  const sharp = require('sharp');
-  const tf = require('@tensorflow/tfjs');
-  const wasm = require('@tensorflow/tfjs-backend-wasm');
-  const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
-  sharp.concurrency(1); // libvips threads per image: one core per process
-  wasm.setThreadsCount(1); // Node has no WASM threads anyway; be explicit
-  await tf.setBackend('wasm');
-  await tf.ready();
-  const dir = modelDir();
+  const rt = await common.loadRuntime();
+  const { tf, faceapi } = rt;
+  const dir = common.modelDir();
   const tinyLandmarks = config.landmarks === 'tiny';
   await (config.detector === 'ssd' ? faceapi.nets.ssdMobilenetv1 : faceapi.nets.tinyFaceDetector).loadFromDisk(dir);
   await (tinyLandmarks ? faceapi.nets.faceLandmark68TinyNet : faceapi.nets.faceLandmark68Net).loadFromDisk(dir);
@@ -145,16 +104,7 @@ async function child() {
 
   // decode returns {tensor, width, height}, an int32 RGB tensor [H, W, 3] of
   // the upright image, or an Error.
-  const decode = async (file) => {
-    try {
-      const { data, info } = await sharp(file).rotate().toColourspace('srgb').removeAlpha()
-        .raw().toBuffer({ resolveWithObject: true });
-      if (info.channels !== 3) throw new Error(`${info.channels} channels`);
-      return { tensor: tf.tensor3d(data, [info.height, info.width, 3], 'int32'), width: info.width, height: info.height };
-    } catch (err) {
-      return err;
-    }
-  };
+  const decode = (file) => common.decode(rt, file, true);
   // run returns the JSONL lines of one decoded image.
   const run = async (file, d) => {
     const base = { file: path.basename(file), path: file };
@@ -186,13 +136,7 @@ async function child() {
   if (job.files.length > 0) {
     await run(job.files[0], await decode(job.files[0]));
   }
-  process.send({
-    type: 'ready',
-    backend: tf.getBackend(),
-    threads: wasm.getThreadsCount(),
-    load_s: (performance.now() - t0) / 1000,
-    versions: { faceapi: faceapi.version, tfjs: tf.version.tfjs, sharp: sharp.versions.sharp, vips: sharp.versions.vips, node: process.versions.node },
-  });
+  common.ready(rt, t0);
   await nextMessage(); // go
 
   const start = performance.now();
@@ -218,14 +162,9 @@ async function child() {
     else faceCount += out.length;
     lines.push(...out);
   }
-  fs.writeFileSync(job.out, lines.length ? `${lines.join('\n')}\n` : '');
-  process.send({
-    type: 'done', images: files.length, faces: faceCount, no_face: noFace, failed, seconds: (performance.now() - start) / 1000,
+  common.finish(job.out, lines, {
+    images: files.length, faces: faceCount, no_face: noFace, failed, seconds: (performance.now() - start) / 1000,
   });
-  process.disconnect();
 }
 
-(process.env.FACEAPI_CHILD !== undefined ? child() : primary()).catch((err) => {
-  console.error(`faceapi wild: ${err.stack || err}`);
-  process.exit(1);
-});
+common.main('faceapi wild', primary, child);

@@ -24,6 +24,7 @@ import (
 
 	xdraw "golang.org/x/image/draw"
 
+	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/transforms/labels"
 	"github.com/facepipe/facepipe/transforms/split"
 )
@@ -364,7 +365,7 @@ func paste(dst *image.RGBA, crop image.Image, f Face) {
 			o := dst.PixOffset(x, y)
 			px := dst.Pix[o : o+3 : o+3]
 			for k := range 3 {
-				px[k] = clamp8(a*c[k] + (1-a)*float64(px[k]))
+				px[k] = fixtures.Clamp8(a*c[k] + (1-a)*float64(px[k]))
 			}
 		}
 	}
@@ -403,16 +404,6 @@ func bilinear(m *image.RGBA, x, y float64) [3]float64 {
 	return c
 }
 
-func clamp8(v float64) uint8 {
-	if v <= 0 {
-		return 0
-	}
-	if v >= 255 {
-		return 255
-	}
-	return uint8(v + 0.5)
-}
-
 // background draws a procedural, face-free backdrop: a linear gradient
 // between two random colours, 15-60 random rectangles and ellipses of random
 // colours and opacities, a few octaves of smooth value noise, then a box
@@ -430,7 +421,7 @@ func background(r *rand.Rand, w, h int) *image.RGBA {
 			t := (gx*float64(x) + gy*float64(y) - offs) / span
 			o := img.PixOffset(x, y)
 			for k := range 3 {
-				img.Pix[o+k] = clamp8(c0[k]*(1-t) + c1[k]*t)
+				img.Pix[o+k] = fixtures.Clamp8(c0[k]*(1-t) + c1[k]*t)
 			}
 			img.Pix[o+3] = 255
 		}
@@ -455,7 +446,7 @@ func background(r *rand.Rand, w, h int) *image.RGBA {
 				}
 				o := img.PixOffset(x, y)
 				for k := range 3 {
-					img.Pix[o+k] = clamp8(a*c[k] + (1-a)*float64(img.Pix[o+k]))
+					img.Pix[o+k] = fixtures.Clamp8(a*c[k] + (1-a)*float64(img.Pix[o+k]))
 				}
 			}
 		}
@@ -511,7 +502,7 @@ func valueNoise(r *rand.Rand, img *image.RGBA) {
 		for x := range w {
 			o := img.PixOffset(x, y)
 			for k := range 3 {
-				img.Pix[o+k] = clamp8(float64(img.Pix[o+k]) + amp*tint[k]*field[y*w+x])
+				img.Pix[o+k] = fixtures.Clamp8(float64(img.Pix[o+k]) + amp*tint[k]*field[y*w+x])
 			}
 		}
 	}
@@ -564,7 +555,7 @@ func boxBlur(img *image.RGBA, radius int) {
 func sensorNoise(r *rand.Rand, img *image.RGBA, amp int) {
 	for i := 0; i < len(img.Pix); i += 4 {
 		for k := range 3 {
-			img.Pix[i+k] = clamp8(float64(int(img.Pix[i+k]) + r.IntN(2*amp+1) - amp))
+			img.Pix[i+k] = fixtures.Clamp8(float64(int(img.Pix[i+k]) + r.IntN(2*amp+1) - amp))
 		}
 	}
 }

@@ -8,33 +8,26 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/facepipe/facepipe/faces"
+	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/internal/ort"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/preprocess"
 )
 
-const devData = "../../../shared/datasets/utkface-dev"
-
 // With --faces=detect, ingest stores each image's best face aligned onto the
 // template, the same pixels as faces.Prepare gives scoring, and rejects an
 // image without a face as no_face.
 func TestIngestAlignsFaces(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(devData, "*.jpg"))
-	if len(files) < 10 {
-		t.Skipf("no UTKFace dev images in %s (the dataset lives beside the checkout on the project's machines)", devData)
-	}
+	files := fixtures.DevImages(t, 6)
 	if !ort.Installed() {
 		t.Skip("ONNX Runtime is not installed (scripts/install-onnxruntime.sh)")
 	}
-	sort.Strings(files)
 	in, out := t.TempDir(), t.TempDir()
-	for i := 0; i < 6; i++ {
-		f := files[(i*4099)%len(files)]
+	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

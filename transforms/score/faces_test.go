@@ -21,24 +21,6 @@ import (
 	"github.com/facepipe/facepipe/transforms/score"
 )
 
-const devData = "../../../shared/datasets/utkface-dev"
-
-// realCrops returns n real UTKFace crops, skipping where the dataset is
-// absent.
-func realCrops(t *testing.T, n int) []string {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(devData, "*.jpg"))
-	if len(files) < n {
-		t.Skipf("no UTKFace dev images in %s (the dataset lives beside the checkout on the project's machines)", devData)
-	}
-	sort.Strings(files)
-	var out []string
-	for i := 0; i < n; i++ {
-		out = append(out, files[(i*7919)%len(files)])
-	}
-	return out
-}
-
 // paste draws a UTKFace crop, resized to size×size, into a photo at (x, y).
 func paste(t *testing.T, dst *image.RGBA, path string, x, y, size int) {
 	t.Helper()
@@ -86,7 +68,7 @@ func backdrop(w, h int) *image.RGBA {
 // crop; a UTKFace crop gives one row scored as it is; a photo with no face is
 // rejected as no_face; every input is accounted for.
 func TestScoreFindsFacesInPhotos(t *testing.T) {
-	crops := realCrops(t, 3)
+	crops := fixtures.DevImages(t, 3)
 	models, _ := trainTiny(t)
 	in, out := t.TempDir(), t.TempDir()
 	scene := backdrop(900, 600)
