@@ -34,6 +34,7 @@ const (
 	noiseP        = 0.3   // chance of Gaussian noise of σ U(0, 0.03)
 	channelGain   = 0.08  // colour cast: each channel ×U(1±channelGain)
 	saturationMax = 0.3   // saturation ×U(1±saturationMax)
+	surroundP     = 0.5   // chance of new surroundings: the border band, U(0.03, 0.15) of the side, fades into a random background
 )
 
 // photoAugment applies the photos augmentation in place to an HWC image of
@@ -45,6 +46,9 @@ func photoAugment(img []float32, size int, rng *rand.Rand) {
 	scale := math.Exp(rng.NormFloat64() * jitterScale)
 	tx, ty := rng.NormFloat64()*jitterShift*float64(size), rng.NormFloat64()*jitterShift*float64(size)
 	warp(img, size, angle, scale, tx, ty)
+	if rng.Float64() < surroundP {
+		surround(img, size, (0.03+0.12*rng.Float64())*float64(size), rng)
+	}
 	if rng.Float64() < lowResP {
 		small := max(4, int(float64(size)/(1.5+2.5*rng.Float64())))
 		down := preprocess.ResizeArea(img, size, size, 3, small, small, nil)
@@ -74,6 +78,43 @@ func photoAugment(img []float32, size int, rng *rand.Rand) {
 				v += float32(rng.NormFloat64() * sigma)
 			}
 			p[c] = min(max(v, 0), 1)
+		}
+	}
+}
+
+// surround fades the image's border band of the given width into a random
+// background (a colour, a gradient across the image and blurred noise), as
+// the surroundings of a face in a photo differ from those of a UTKFace crop
+// (hair, clothes and background cut off by the crop, another scene around a
+// pasted face). The image's alpha is the product of linear ramps from 0 at
+// each edge to 1 at width inside.
+func surround(img []float32, size int, width float64, rng *rand.Rand) {
+	bg := make([]float32, len(img))
+	var base, grad [3]float64
+	for c := range base {
+		base[c], grad[c] = rng.Float64(), 0.6*(rng.Float64()-0.5)
+	}
+	dir := rng.Float64() * 2 * math.Pi
+	dx, dy := math.Cos(dir), math.Sin(dir)
+	sigma := 0.1 * rng.Float64()
+	for y := 0; y < size; y++ {
+		for x := 0; x < size; x++ {
+			t := (dx*float64(x) + dy*float64(y)) / float64(size)
+			for c := 0; c < 3; c++ {
+				bg[3*(y*size+x)+c] = float32(base[c] + grad[c]*t + sigma*rng.NormFloat64())
+			}
+		}
+	}
+	gaussianBlur(bg, size, 1)
+	ramp := func(d float64) float32 { return float32(min(1, max(0, (d+0.5)/width))) }
+	for y := 0; y < size; y++ {
+		ay := ramp(float64(min(y, size-1-y)))
+		for x := 0; x < size; x++ {
+			a := ay * ramp(float64(min(x, size-1-x)))
+			for c := 0; c < 3; c++ {
+				i := 3*(y*size+x) + c
+				img[i] = min(max(a*img[i]+(1-a)*bg[i], 0), 1)
+			}
 		}
 	}
 }

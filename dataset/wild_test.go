@@ -102,3 +102,28 @@ func TestPhotoAugment(t *testing.T) {
 		t.Errorf("only %d of %d values changed", changed, len(img))
 	}
 }
+
+// surround keeps the centre and replaces the outermost pixels by the
+// background.
+func TestSurround(t *testing.T) {
+	const size = 40
+	img := make([]float32, size*size*3)
+	for i := range img {
+		img[i] = 0.5
+	}
+	orig := append([]float32(nil), img...)
+	surround(img, size, 6, rand.New(rand.NewPCG(3, 4)))
+	c := 3 * (20*size + 20)
+	if img[c] != orig[c] || img[c+1] != orig[c+1] {
+		t.Errorf("the centre changed: %v", img[c:c+3])
+	}
+	changed := false
+	for ch := 0; ch < 3; ch++ {
+		if math.Abs(float64(img[ch]-orig[ch])) > 1e-3 {
+			changed = true
+		}
+	}
+	if !changed {
+		t.Errorf("the corner kept its value %v", img[0:3])
+	}
+}

@@ -845,6 +845,7 @@ func (c *Config) augmentation() string {
 	recipe := "reflect-pad crop, horizontal flip, brightness ×U(0.8,1.2), contrast ×U(0.85,1.15)"
 	if c.Augment == dataset.AugmentPhotos {
 		return "photos: alignment jitter (shift s.d. 2.5% of the side, rotation s.d. 4°, log-scale s.d. 0.05), " +
+			"new surroundings (p 0.5, the border band of U(3%,15%) of the side faded into a random background), " +
 			"lower resolution (p 0.3, down ×U(1.5,4) and up), Gaussian blur (p 0.2, σ U(0.3,1.2) px), JPEG (p 0.3, quality U(30,90)), " +
 			"channel gains ×U(0.92,1.08), saturation ×U(0.7,1.3), noise (p 0.3, σ U(0,0.03)); then " + recipe
 	}
