@@ -93,7 +93,11 @@ func (d *Detector) Close() { d.net.Close() }
 
 // Detect finds the faces of an image, in its pixels, highest score first.
 func (d *Detector) Detect(img *preprocess.RGB) ([]Face, error) {
-	found, err := detect(img, d.Plan, d.Threshold, d.run)
+	return d.detectPlan(img, d.Plan)
+}
+
+func (d *Detector) detectPlan(img *preprocess.RGB, plan Plan) ([]Face, error) {
+	found, err := detect(img, plan, d.Threshold, d.run)
 	if err != nil || d.VerifyThreshold <= 0 {
 		return found, err
 	}

@@ -89,7 +89,7 @@ func Crops(img *preprocess.RGB, dets []Face, mode string) []Crop {
 // down to (by JPEG's reduced-scale decoding where it can) before faces are
 // detected and aligned: the detector needs few pixels, and a face of the
 // smallest size found by default (40 source pixels) in a 12-megapixel photo
-// keeps 20.
+// keeps 20 (Prepare scales the plan's MinFace accordingly).
 const DecodeLong = 2000
 
 // Found is what Prepare found in one image file.
@@ -113,7 +113,11 @@ func Prepare(data []byte, maxPixels int, d *Detector, mode string) (*Found, erro
 	if err != nil {
 		return nil, err
 	}
-	dets, err := d.Detect(img)
+	// The smallest face is in source pixels: so many fewer in a reduced
+	// decode.
+	plan := d.Plan
+	plan.MinFace *= scale
+	dets, err := d.detectPlan(img, plan)
 	if err != nil {
 		return nil, fmt.Errorf("face detection: %w", err)
 	}
