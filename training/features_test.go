@@ -123,7 +123,7 @@ func checkScoring(t *testing.T, modelDir string) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	cfg := score.Config{Input: in, Output: out, Models: []string{modelDir}, Backend: "go", Batch: 8, Labels: "auto",
+	cfg := score.Config{Input: in, Output: out, Models: []string{modelDir}, Backend: "go", Batch: 8, Labels: "auto", Faces: "whole",
 		MaxPixels: preprocess.DefaultMaxPixels, FilesPerPart: 40}
 	p, s := beam.NewPipelineWithRoot()
 	score.WriteSummary(s, cfg, score.Score(s, cfg), []string{"both"})
