@@ -1,7 +1,8 @@
 // Command score runs bulk inference of age and gender models over a folder,
-// glob or bucket of face crops, and writes a queryable table of predictions.
+// glob or bucket of photos: it finds every face, aligns it as UTKFace crops
+// are aligned, and writes a queryable table of predictions, one row per face.
 //
-//	go run ./pipelines/score --input=~/photos/faces --output=./scored
+//	go run ./pipelines/score --input=~/photos --output=./scored --annotate=10
 //	go run ./pipelines/score --input='gs://bucket/new/*.jpg' --output=gs://bucket/scored --model=gs://bucket/models --runner=dataflow ...
 //
 // Without --model the bundled default models are used.

@@ -1,7 +1,9 @@
 // Package score holds the Beam transforms of the scoring pipeline: list the
-// images, decode and preprocess them with the function ingest uses, run the
-// models in fixed-size batches and write the predictions, the rejects and a
-// summary with metrics when the names carry UTKFace labels.
+// images, decode them, find and align every face (faces.Prepare, the function
+// ingest --faces=detect uses; or take each whole image as the face),
+// preprocess each face as ingest does, run the models in fixed-size batches
+// and write one prediction row per face, the rejects (no_face among them) and
+// a summary with metrics when the names carry UTKFace labels.
 package score
 
 import (
