@@ -15,7 +15,8 @@ const (
 	ReasonReadError = "read_error"
 	// The file is zero bytes long.
 	ReasonEmptyFile = "empty_file"
-	// The content is not a JPEG or PNG image.
+	// The content is not an image the decoder reads (JPEG, PNG, WebP, GIF);
+	// the detail names the format when it is a known other one (HEIC, AVIF).
 	ReasonNotAnImage = "not_an_image"
 	// The header declares more pixels than the limit.
 	ReasonTooLarge = "too_large"
