@@ -14,6 +14,21 @@ func moved(p Point, s, th, tx, ty float64) Point {
 	return Point{s*(c*p.X-sn*p.Y) + tx, s*(sn*p.X+c*p.Y) + ty}
 }
 
+// templateMoved is a face whose keypoints are the template's moved by a
+// similarity (moved), and the alignment AlignTo finds for it.
+func templateMoved(t *testing.T, s, th, tx, ty float64) (Face, Similarity) {
+	t.Helper()
+	var f Face
+	for k, p := range Template {
+		f.Keypoints[k] = moved(p, s, th, tx, ty)
+	}
+	m, err := AlignTo(f, Template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, m
+}
+
 func TestAlignToUndoesASimilarity(t *testing.T) {
 	for _, c := range []struct{ s, th, tx, ty float64 }{
 		{1, 0, 0, 0},
@@ -21,14 +36,7 @@ func TestAlignToUndoesASimilarity(t *testing.T) {
 		{0.3, -25 * math.Pi / 180, 1000, 700},
 		{4.5, 180 * math.Pi / 180, 50, 50},
 	} {
-		var f Face
-		for k, p := range Template {
-			f.Keypoints[k] = moved(p, c.s, c.th, c.tx, c.ty)
-		}
-		m, err := AlignTo(f, Template)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f, m := templateMoved(t, c.s, c.th, c.tx, c.ty)
 		for k, p := range Template {
 			got := m.Apply(f.Keypoints[k])
 			if d := math.Hypot(got.X-p.X, got.Y-p.Y); d > 0.5 {
@@ -87,14 +95,7 @@ func TestAlignWarpsPixels(t *testing.T) {
 		{1.5, 15 * math.Pi / 180, 300, 200},  // the face is larger than the crop: supersampled
 		{0.6, -20 * math.Pi / 180, 400, 300}, // smaller: one sample a pixel
 	} {
-		var f Face
-		for k, p := range Template {
-			f.Keypoints[k] = moved(p, c.s, c.th, c.tx, c.ty)
-		}
-		m, err := AlignTo(f, Template)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, m := templateMoved(t, c.s, c.th, c.tx, c.ty)
 		crop := Align(img, m)
 		if crop.Width != CropSize || crop.Height != CropSize {
 			t.Fatalf("crop %dx%d", crop.Width, crop.Height)
