@@ -6,7 +6,6 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"sync/atomic"
 	"unsafe"
 
@@ -134,23 +133,11 @@ func verify(img *preprocess.RGB, found []Face, border, threshold float64, run ne
 		if err != nil {
 			return nil, err
 		}
-		if len(again) > 0 && nearTemplate(again[0], VerifyTolerance) {
+		if len(again) > 0 && nearTemplate(again[0], 1, VerifyTolerance) {
 			out = append(out, f)
 		}
 	}
 	return out, nil
-}
-
-// nearTemplate reports whether a face found in an aligned crop has its eyes
-// and mouth within tol pixels of the template.
-func nearTemplate(f Face, tol float64) bool {
-	for _, k := range []int{EyeLeft, EyeRight, Mouth} {
-		p, q := f.Keypoints[k], Template[k]
-		if math.Hypot(p.X-q.X, p.Y-q.Y) > tol {
-			return false
-		}
-	}
-	return true
 }
 
 // network runs the detector on one input (blazeFaceSize² RGB in [-1,1])

@@ -48,10 +48,15 @@ func AlreadyAligned(w, h int, f Face) bool {
 	if w <= 0 || math.Abs(float64(w-h)) > 0.01*float64(w) {
 		return false
 	}
-	s := CropSize / float64(w)
+	return nearTemplate(f, CropSize/float64(w), AsIsTolerance)
+}
+
+// nearTemplate reports whether a face's eyes and mouth, their positions
+// multiplied by scale, lie within tol pixels of the template.
+func nearTemplate(f Face, scale, tol float64) bool {
 	for _, k := range []int{EyeLeft, EyeRight, Mouth} {
 		p, q := f.Keypoints[k], Template[k]
-		if math.Hypot(p.X*s-q.X, p.Y*s-q.Y) > AsIsTolerance {
+		if math.Hypot(p.X*scale-q.X, p.Y*scale-q.Y) > tol {
 			return false
 		}
 	}
@@ -122,6 +127,13 @@ func Prepare(data []byte, maxPixels int, d *Detector, mode string) (*Found, erro
 		return nil, fmt.Errorf("face detection: %w", err)
 	}
 	return &Found{Crops: Crops(img, dets, mode), Scale: scale, Info: info, Image: img}, nil
+}
+
+// NoFaceDetail is the detail of a no_face reject of the image Prepare
+// searched with d.
+func (f *Found) NoFaceDetail(d *Detector) string {
+	w, h := f.Info.UprightSize()
+	return fmt.Sprintf("no face scored %.2f or more (--face_threshold) and was confirmed in the %d×%d image", d.Threshold, w, h)
 }
 
 // InSource maps a face from decoded pixels to source pixels.

@@ -410,8 +410,7 @@ func (e *encoder) encode(ctx context.Context, it *Item, buf []byte) ([]byte, Out
 		var found *faces.Found
 		found, err = faces.Prepare(data, opts.MaxPixels, e.fn.detector, faces.ModeDetect)
 		if err == nil && len(found.Crops) == 0 {
-			w, h := found.Info.UprightSize()
-			return rej(schemas.ReasonNoFace, fmt.Sprintf("no face found and confirmed in the %d×%d image", w, h))
+			return rej(schemas.ReasonNoFace, found.NoFaceDetail(e.fn.detector))
 		}
 		if err == nil {
 			crop := found.Crops[0].Image // the best face

@@ -550,7 +550,7 @@ func (f *scoreFn) decode(ctx context.Context, path string) *photo {
 		return rej(preprocessReject(err))
 	}
 	if len(found.Crops) == 0 {
-		return rej(schemas.ReasonNoFace, noFaceDetail(f.detector, found.Info))
+		return rej(schemas.ReasonNoFace, found.NoFaceDetail(f.detector))
 	}
 	for i, c := range found.Crops {
 		in := &input{img: im, face: i, aligned: c.Aligned, inputs: f.modelInputs(c.Image)}
@@ -563,12 +563,6 @@ func (f *scoreFn) decode(ctx context.Context, path string) *photo {
 		im.faces = append(im.faces, in)
 	}
 	return im
-}
-
-// noFaceDetail is the detail of a no_face reject.
-func noFaceDetail(d *faces.Detector, info preprocess.Info) string {
-	w, h := info.UprightSize()
-	return fmt.Sprintf("no face scored %.2f or more (--face_threshold) and was confirmed in the %d×%d image", d.Threshold, w, h)
 }
 
 // preprocessReject maps a decoding error to a reject reason and detail.
