@@ -69,7 +69,7 @@ func TestExtractWithoutCache(t *testing.T) {
 func bundledFile(t *testing.T) string {
 	t.Helper()
 	var last string
-	err := fs.WalkDir(bundled, "default", func(p string, e fs.DirEntry, err error) error {
+	err := fs.WalkDir(bundled, ".", func(p string, e fs.DirEntry, err error) error {
 		if err == nil && !e.IsDir() {
 			last = p
 		}
@@ -78,6 +78,5 @@ func bundledFile(t *testing.T) string {
 	if err != nil || last == "" {
 		t.Fatalf("no bundled file: %v", err)
 	}
-	rel, _ := filepath.Rel("default", last)
-	return rel
+	return filepath.FromSlash(last)
 }

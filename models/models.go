@@ -1,5 +1,8 @@
-// Package models bundles the default age and gender model, so that scoring
-// works out of the box (see README.md in this folder for the model card).
+// Package models bundles the default age and gender models, so that scoring
+// works out of the box (see README.md in this folder for the model cards):
+// default, trained on UTKFace's own crops, for images that already are such
+// crops, and faces, trained on crops aligned as scoring aligns the faces it
+// finds in photos.
 package models
 
 import (
@@ -15,7 +18,7 @@ import (
 	"sync"
 )
 
-//go:embed default
+//go:embed default faces
 var bundled embed.FS
 
 var (
@@ -24,16 +27,27 @@ var (
 	err  error
 )
 
-// Default returns the bundled model folder (an ensemble of networks that
-// predict age and gender, see README.md), extracting it on first use. It goes
-// to the user's cache folder under a name made of its digest
-// (facepipe/models/<sha256>), so that every run of one binary shares one copy
-// and a new binary's model never mixes with an old one's. Where there is no
-// usable cache folder, each process extracts it to a temporary folder and
-// removes it with Cleanup.
-func Default() (string, error) {
+// Default returns the bundled model folder for UTKFace-style crops (an
+// ensemble of networks that predict age and gender, see README.md),
+// extracting the bundle on first use. It goes to the user's cache folder
+// under a name made of its digest (facepipe/models/<sha256>), so that every
+// run of one binary shares one copy and a new binary's models never mix with
+// an old one's. Where there is no usable cache folder, each process extracts
+// it to a temporary folder and removes it with Cleanup.
+func Default() (string, error) { return bundle("default") }
+
+// Faces returns the bundled model folder for faces that scoring found in
+// photos and aligned onto the UTKFace template (see README.md), extracting
+// the bundle as Default does.
+func Faces() (string, error) { return bundle("faces") }
+
+// bundle returns the extracted folder of one bundled model.
+func bundle(name string) (string, error) {
 	once.Do(func() { dir, err = extract() })
-	return dir, err
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name), nil
 }
 
 // tempDir is the temporary folder Default extracted to, if it had to.
@@ -93,12 +107,11 @@ func extractInto(parent string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	err = fs.WalkDir(bundled, "default", func(p string, e fs.DirEntry, werr error) error {
+	err = fs.WalkDir(bundled, ".", func(p string, e fs.DirEntry, werr error) error {
 		if werr != nil {
 			return werr
 		}
-		rel, _ := filepath.Rel("default", p)
-		dst := filepath.Join(d, rel)
+		dst := filepath.Join(d, filepath.FromSlash(p))
 		if e.IsDir() {
 			return os.MkdirAll(dst, 0o755)
 		}
@@ -118,7 +131,7 @@ func extractInto(parent string) (string, error) {
 // digest is the sha256 of the bundled files' paths and contents.
 func digest() (string, error) {
 	h := sha256.New()
-	err := fs.WalkDir(bundled, "default", func(p string, e fs.DirEntry, werr error) error {
+	err := fs.WalkDir(bundled, ".", func(p string, e fs.DirEntry, werr error) error {
 		if werr != nil || e.IsDir() {
 			return werr
 		}

@@ -5,7 +5,10 @@ import (
 	"context"
 	"image/jpeg"
 	"math"
+	"path/filepath"
 	"testing"
+
+	"github.com/gomlx/compute"
 
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/model"
@@ -14,16 +17,28 @@ import (
 	"github.com/facepipe/facepipe/transforms/score"
 )
 
-// TestDefaultModels: the bundled models load and score a generated face to a
-// finite age and a probability in [0,1], and between them cover both tasks
-// (two single-task folders, or one network or ensemble for both).
+// TestDefaultModels: the bundled models, for crops and for faces found in
+// photos, load and score a generated face to a finite age and a probability
+// in [0,1], and between them cover both tasks (two single-task folders, or
+// one network or ensemble for both).
 func TestDefaultModels(t *testing.T) {
-	score.DefaultModels = models.Default
+	score.DefaultModels, score.DefaultFaceModels = models.Default, models.Faces
 	b, _, err := model.NewBackend("go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	scorers, err := score.OpenScorers(context.Background(), score.Config{Models: []string{"default"}, Batch: 1}, b)
+	for _, name := range []string{score.BundledModel, score.BundledFaceModel} {
+		t.Run(name, func(t *testing.T) { checkBundled(t, b, name) })
+	}
+	crops, _ := models.Default()
+	found, _ := models.Faces()
+	if crops == found || filepath.Dir(crops) != filepath.Dir(found) {
+		t.Errorf("bundled models extracted to %s and %s: want two folders of one bundle", crops, found)
+	}
+}
+
+func checkBundled(t *testing.T, b compute.Backend, name string) {
+	scorers, err := score.OpenScorers(context.Background(), score.Config{Models: []string{name}, Batch: 1}, b)
 	if err != nil {
 		t.Fatal(err)
 	}

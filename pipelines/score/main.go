@@ -13,11 +13,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/gomlx/compute"
 
 	"github.com/facepipe/facepipe/faces"
 	"github.com/facepipe/facepipe/internal/beamrun"
@@ -37,6 +39,7 @@ var (
 	input        = flag.String("input", "", "images to score: a folder (recursive), a glob (** crosses folders) or a file; local or gs://")
 	output       = flag.String("output", "", "output folder, local or gs://")
 	modelFlag    = flag.String("model", "default", "comma-separated models: model folders written by train (age, gender, both, ensembles, or a folder of age/ and gender/ ones), ONNX files, or default (the bundled models)")
+	faceModel    = flag.String("face_model", "auto", "comma-separated models for the faces found in photos and aligned (the --model ones score whole images and images that already are aligned crops): as --model, default-faces (the bundled models trained on faces aligned as scoring aligns them), or auto: default-faces when --model=default, else the --model ones")
 	onnxTask     = flag.String("onnx_task", "", "for an ONNX file without a sidecar JSON: age, gender, or both (two columns: years, then the gender)")
 	onnxSize     = flag.Int("onnx_input_size", 0, "for an ONNX file: the input height and width (default: from the model)")
 	onnxRange    = flag.String("onnx_range", "unit", "for an ONNX file: the value range it expects: unit, byte, tf, caffe, torch")
@@ -68,6 +71,7 @@ func ttaFlag() *cli.OnOffAuto {
 func init() {
 	// Workers run this binary too: they find the bundled models the same way.
 	score.DefaultModels = models.Default
+	score.DefaultFaceModels = models.Faces
 }
 
 func main() {
@@ -94,7 +98,7 @@ labels, also metrics by age band, gender and race. Without --model it uses the b
 func run(ctx context.Context) error {
 	defer models.Cleanup()
 	cfg := score.Config{
-		Input: fsio.ExpandHome(*input), Output: fsio.ExpandHome(*output), Models: strings.Split(*modelFlag, ","),
+		Input: fsio.ExpandHome(*input), Output: fsio.ExpandHome(*output), Models: strings.Split(*modelFlag, ","), FaceModels: faceModels(),
 		ONNX:    model.ONNXMeta{Task: *onnxTask, InputSize: *onnxSize, Range: *onnxRange, Layout: *onnxLayout, Output: *onnxOutput},
 		Backend: *backend, Batch: *batch, TTA: tta.String(), Labels: *labelsFlag, ContactSheet: *contactSheet,
 		MaxPixels: *maxPixels, FilesPerPart: *perPart, Workers: *workers,
@@ -126,8 +130,8 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, m := range cfg.Models {
-		if m != "default" {
+	for _, m := range append(slices.Clone(cfg.Models), cfg.FaceModels...) {
+		if m != score.BundledModel && m != score.BundledFaceModel {
 			if err := cli.CheckPaths(cli.Runner(), map[string]string{"model": m}, nil); err != nil {
 				return err
 			}
@@ -139,18 +143,9 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	scorers, err := score.OpenScorers(ctx, cfg, b)
+	ids, err := describeModels(ctx, cfg, b)
 	if err != nil {
 		return err
-	}
-	var ids []string
-	for _, s := range scorers {
-		tta := "off"
-		if s.FlipTTA() {
-			tta = "on"
-		}
-		ids = append(ids, fmt.Sprintf("%s (flip averaging %s)", s.ID(), tta))
-		s.Close()
 	}
 	fmt.Fprintf(os.Stderr, "score: models %s on backend %s\n", strings.Join(ids, ", "), backendName)
 	if err := fsio.Remove(ctx, fsio.Join(cfg.Output, score.SummaryFile)); err != nil && fsio.Exists(ctx, fsio.Join(cfg.Output, score.SummaryFile)) {
@@ -168,6 +163,58 @@ func run(ctx context.Context) error {
 		return nil
 	}
 	return printSummary(ctx, cfg.Output, time.Since(start))
+}
+
+// faceModels resolves --face_model: auto is the bundled face models with
+// the bundled default, else none (the --model ones score everything).
+func faceModels() []string {
+	switch *faceModel {
+	case "auto":
+		if *modelFlag == score.BundledModel {
+			return []string{score.BundledFaceModel}
+		}
+		return nil
+	case "":
+		return nil
+	}
+	return strings.Split(*faceModel, ",")
+}
+
+// describeModels opens the run's models once, so that a bad --model or
+// --face_model fails before the pipeline starts, and names them with what
+// they score, for the log and the summary.
+func describeModels(ctx context.Context, cfg score.Config, b compute.Backend) ([]string, error) {
+	var ids []string
+	open := func(models []string, role string) ([]model.Scorer, error) {
+		c := cfg
+		c.Models = models
+		scorers, err := score.OpenScorers(ctx, c, b)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range scorers {
+			tta := "off"
+			if s.FlipTTA() {
+				tta = "on"
+			}
+			ids = append(ids, fmt.Sprintf("%s (%sflip averaging %s)", s.ID(), role, tta))
+			s.Close()
+		}
+		return scorers, nil
+	}
+	if len(cfg.FaceModels) == 0 || cfg.Faces == faces.ModeWhole {
+		_, err := open(cfg.Models, "")
+		return ids, err
+	}
+	crops, err := open(cfg.Models, "whole images and aligned crops; ")
+	if err != nil {
+		return nil, err
+	}
+	found, err := open(cfg.FaceModels, "faces found in photos; ")
+	if err != nil {
+		return nil, fmt.Errorf("--face_model: %w", err)
+	}
+	return ids, score.SameTasks(crops, found)
 }
 
 // jobLabelsMisused reports whether Beam's --labels (Dataflow job labels, a

@@ -3,6 +3,7 @@ package score_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/facepipe/facepipe/faces"
@@ -63,13 +65,75 @@ func backdrop(w, h int) *image.RGBA {
 	return m
 }
 
+// renamedCopy copies the model folders under dir to a new folder, with
+// suffix added to each model's id, and returns the copy and its ids joined
+// as the predictions' model column joins them (age, then gender).
+func renamedCopy(t *testing.T, dir, suffix string) (string, string) {
+	t.Helper()
+	dst := t.TempDir()
+	var ids []string
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if e.Name() == model.CardFile {
+			var card map[string]any
+			if err := json.Unmarshal(data, &card); err != nil {
+				return err
+			}
+			card["id"] = card["id"].(string) + suffix
+			ids = append(ids, card["id"].(string))
+			if data, err = json.Marshal(card); err != nil {
+				return err
+			}
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("copying %s: %v (%d model ids)", dir, err, len(ids))
+	}
+	sort.Strings(ids) // the age folder's walks first anyway; age sorts before gender
+	return dst, strings.Join(ids, "+")
+}
+
+// modelIDs is the ids of the model folders under dir, sorted.
+func modelIDs(t *testing.T, dir string) []string {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "*", model.CardFile))
+	var ids []string
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		var card struct{ ID string }
+		if err == nil {
+			err = json.Unmarshal(data, &card)
+		}
+		if err != nil || card.ID == "" {
+			t.Fatalf("%s: id %q, %v", p, card.ID, err)
+		}
+		ids = append(ids, card.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
 // With the default --faces=auto, a photo with two real faces gives two rows,
 // each with its box where the face was pasted, keypoints and an aligned
-// crop; a UTKFace crop gives one row scored as it is; a photo with no face is
-// rejected as no_face; every input is accounted for.
+// crop, scored by the face models; a UTKFace crop gives one row scored as it
+// is by the crop models; a photo with no face is rejected as no_face; every
+// input is accounted for.
 func TestScoreFindsFacesInPhotos(t *testing.T) {
 	crops := fixtures.DevImages(t, 3)
 	models, _ := trainTiny(t)
+	cropIDs := strings.Join(modelIDs(t, models), "+")
+	faceModels, faceIDs := renamedCopy(t, models, "-faces")
 	in, out := t.TempDir(), t.TempDir()
 	scene := backdrop(900, 600)
 	pasted := []faces.Box{{X: 100, Y: 150, W: 180, H: 180}, {X: 560, Y: 220, W: 240, H: 240}}
@@ -87,6 +151,7 @@ func TestScoreFindsFacesInPhotos(t *testing.T) {
 
 	cfg := scoreConfig(in, out, models)
 	cfg.Faces, cfg.Annotate = "", 2 // the default, auto
+	cfg.FaceModels = []string{faceModels}
 	if model.ORTInstalled() {
 		cfg.Backend = "onnx:cpu"
 	}
@@ -108,6 +173,9 @@ func TestScoreFindsFacesInPhotos(t *testing.T) {
 			if r.Face != 0 || r.Aligned != faces.AlignedAsIs || r.FaceScore == nil || len(r.Keypoints) != 12 {
 				t.Errorf("the UTKFace crop: face %d, aligned %q, score %v, %d keypoint values; want 0, as_is, a score, 12", r.Face, r.Aligned, r.FaceScore, len(r.Keypoints))
 			}
+			if r.Model != cropIDs {
+				t.Errorf("the UTKFace crop was scored by %s, want the crop models %s", r.Model, cropIDs)
+			}
 		default:
 			t.Errorf("row for %s", r.Filename)
 		}
@@ -120,6 +188,9 @@ func TestScoreFindsFacesInPhotos(t *testing.T) {
 	for i, r := range two {
 		if int(r.Face) != i || r.Aligned != faces.AlignedDetected || r.FaceScore == nil || *r.FaceScore < 0.6 || len(r.Keypoints) != 12 {
 			t.Errorf("face %d: %+v", i, r)
+		}
+		if r.Model != faceIDs {
+			t.Errorf("face %d was scored by %s, want the face models %s", i, r.Model, faceIDs)
 		}
 		// The box's centre lies in the middle of the pasted crop (the face
 		// fills its centre), and its size is a fraction of the crop's.

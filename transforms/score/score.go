@@ -44,6 +44,7 @@ type Config struct {
 	Input         string
 	Output        string
 	Models        []string       // model folders and ONNX files, local or gs://; "" entries are skipped
+	FaceModels    []string       // the models for faces found in photos and aligned (Models score whole images and aligned crops); empty: Models score everything
 	ONNX          model.ONNXMeta // for ONNX files without a sidecar JSON
 	Backend       string         // GoMLX backend config; "" chooses
 	Batch         int            // batch size of model folders
@@ -157,9 +158,38 @@ const PredictionsDir = "predictions"
 type scoreFn struct {
 	Cfg      Config
 	backend  compute.Backend
-	scorers  []model.Scorer
+	sets     [2]*scorerSet   // forCrops, forFaces (the same set when Cfg.FaceModels is empty)
 	detector *faces.Detector // nil with --faces=whole
-	id       string
+}
+
+// The scorer sets of a run: one for whole images and aligned crops, one for
+// the faces found in photos.
+const (
+	forCrops = 0
+	forFaces = 1
+)
+
+// scorerSet is the models that score one kind of input, and their ids as the
+// predictions' model column names them.
+type scorerSet struct {
+	scorers []model.Scorer
+	id      string
+}
+
+func newScorerSet(scorers []model.Scorer) *scorerSet {
+	var ids []string
+	for _, sc := range scorers {
+		ids = append(ids, sc.ID())
+	}
+	return &scorerSet{scorers: scorers, id: strings.Join(ids, "+")}
+}
+
+// setFor is the scorer set of a face aligned as aligned says.
+func setFor(aligned string) int {
+	if aligned == faces.AlignedDetected {
+		return forFaces
+	}
+	return forCrops
 }
 
 var (
@@ -201,12 +231,19 @@ func (f *scoreFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f.scorers = scorers
-	var ids []string
-	for _, sc := range scorers {
-		ids = append(ids, sc.ID())
+	f.sets[forCrops] = newScorerSet(scorers)
+	f.sets[forFaces] = f.sets[forCrops]
+	if len(f.Cfg.FaceModels) > 0 && f.Cfg.facesMode() != faces.ModeWhole {
+		fc := f.Cfg
+		fc.Models = fc.FaceModels
+		if scorers, err = OpenScorers(ctx, fc, b); err != nil {
+			return err
+		}
+		f.sets[forFaces] = newScorerSet(scorers)
+		if err := SameTasks(f.sets[forCrops].scorers, scorers); err != nil {
+			return err
+		}
 	}
-	f.id = strings.Join(ids, "+")
 	if f.Cfg.facesMode() != faces.ModeWhole {
 		if f.detector, err = OpenDetector(f.Cfg, b); err != nil {
 			return err
@@ -216,8 +253,13 @@ func (f *scoreFn) Setup(ctx context.Context) error {
 }
 
 func (f *scoreFn) Teardown() {
-	for _, s := range f.scorers {
-		s.Close()
+	for i, set := range f.sets {
+		if set == nil || i == forFaces && set == f.sets[forCrops] {
+			continue
+		}
+		for _, s := range set.scorers {
+			s.Close()
+		}
 	}
 	if f.detector != nil {
 		f.detector.Close()
@@ -246,10 +288,33 @@ func OpenDetector(cfg Config, b compute.Backend) (*faces.Detector, error) {
 // against 2.3 s with both threads for each model in turn.)
 func Threads() int { return max(1, runtime.NumCPU()/2) }
 
-// DefaultModels locates the bundled default models: the scoring binary sets
-// it (in init, so that workers have it too) to extract its embedded models.
-// The model name "default" resolves through it.
-var DefaultModels func() (string, error)
+// DefaultModels and DefaultFaceModels locate the bundled default models,
+// for crops and for faces found in photos: the scoring binary sets them (in
+// init, so that workers have them too) to extract its embedded models. The
+// model names "default" and "default-faces" resolve through them.
+var DefaultModels, DefaultFaceModels func() (string, error)
+
+// The names of the bundled models in Config.Models and FaceModels.
+const (
+	BundledModel     = "default"
+	BundledFaceModel = "default-faces"
+)
+
+// bundledDir extracts the bundled model named name and returns its folder.
+func bundledDir(name string) (string, error) {
+	locate := DefaultModels
+	if name == BundledFaceModel {
+		locate = DefaultFaceModels
+	}
+	if locate == nil {
+		return "", fmt.Errorf("this binary has no bundled %s model: pass --model", name)
+	}
+	dir, err := locate()
+	if err != nil {
+		return "", fmt.Errorf("extracting the bundled models: %w", err)
+	}
+	return dir, nil
+}
 
 // OpenScorers opens the models of a scoring run: model folders (a folder
 // holding age/ and gender/ model folders counts as both) and ONNX files.
@@ -261,13 +326,10 @@ func OpenScorers(ctx context.Context, cfg Config, b compute.Backend) ([]model.Sc
 		if m == "" {
 			continue
 		}
-		if m == "default" {
-			if DefaultModels == nil {
-				return nil, errors.New("this binary has no bundled default model: pass --model")
-			}
-			dir, err := DefaultModels()
+		if m == BundledModel || m == BundledFaceModel {
+			dir, err := bundledDir(m)
 			if err != nil {
-				return nil, fmt.Errorf("extracting the default models: %w", err)
+				return nil, err
 			}
 			m = dir
 		}
@@ -313,6 +375,30 @@ func OpenScorers(ctx context.Context, cfg Config, b compute.Backend) ([]model.Sc
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Task() < out[j].Task() }) // age, then gender
 	return out, nil
+}
+
+// SameTasks checks that the models for faces found in photos predict what
+// the models for crops predict, so that every row has the same columns.
+func SameTasks(crops, faces []model.Scorer) error {
+	tasks := func(scs []model.Scorer) string {
+		age, gender := false, false
+		for _, sc := range scs {
+			t := sc.Task()
+			age = age || t == model.TaskAge || t == model.TaskBoth
+			gender = gender || t == model.TaskGender || t == model.TaskBoth
+		}
+		switch {
+		case age && gender:
+			return "age and gender"
+		case age:
+			return "age"
+		}
+		return "gender"
+	}
+	if a, b := tasks(crops), tasks(faces); a != b {
+		return fmt.Errorf("--face_model predicts %s but --model predicts %s: give both the same tasks", b, a)
+	}
+	return nil
 }
 
 // folderTTA resolves --tta for the model folder dir: on, off, or auto (or
@@ -383,7 +469,7 @@ type input struct {
 	score     *float32
 	keypoints []float32
 	aligned   string
-	inputs    map[[2]int][]float32
+	inputs    map[[2]int][]float32 // for the models of its set: setFor(aligned)
 }
 
 // storedPool recycles the decoded images at their stored size (602 KB each
@@ -437,19 +523,12 @@ func (f *scoreFn) ProcessElement(ctx context.Context, key int64, iter func(*stri
 			images++
 			ok = append(ok, im.faces...)
 		}
-		// The models run side by side, each on its own ONNX Runtime session.
-		preds := make([][]model.Output, len(f.scorers))
-		errs := make([]error, len(f.scorers))
-		var wg sync.WaitGroup
-		for si, sc := range f.scorers {
-			wg.Go(func() { preds[si], errs[si] = runBatches(sc, ok) })
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
+		preds, err := f.predict(ok)
+		if err != nil {
 			return fmt.Errorf("scoring %s: %w", rel, err)
 		}
 		for i, in := range ok {
-			rows = append(rows, f.row(in, preds, i))
+			rows = append(rows, f.row(in, preds[i]))
 		}
 	}
 	imagesScored.Inc(ctx, int64(images))
@@ -472,6 +551,49 @@ var (
 	imagesScored = beam.NewCounter("score", "images_scored")
 	facesScored  = beam.NewCounter("score", "faces_scored")
 )
+
+// predict runs each input through the models of its set, and returns each
+// input's outputs, one per model of the set. The models run side by side,
+// each on its own ONNX Runtime session.
+func (f *scoreFn) predict(ins []*input) ([][]model.Output, error) {
+	var bySet [2][]*input
+	var index [2][]int
+	for i, in := range ins {
+		s := f.setIndex(in)
+		bySet[s] = append(bySet[s], in)
+		index[s] = append(index[s], i)
+	}
+	out := make([][]model.Output, len(ins))
+	for s, set := range f.sets {
+		if len(bySet[s]) == 0 {
+			continue
+		}
+		preds := make([][]model.Output, len(set.scorers))
+		errs := make([]error, len(set.scorers))
+		var wg sync.WaitGroup
+		for si, sc := range set.scorers {
+			wg.Go(func() { preds[si], errs[si] = runBatches(sc, bySet[s]) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		for j, i := range index[s] {
+			for si := range set.scorers {
+				out[i] = append(out[i], preds[si][j])
+			}
+		}
+	}
+	return out, nil
+}
+
+// setIndex is the index of the scorer set that scores in.
+func (f *scoreFn) setIndex(in *input) int {
+	if f.sets[forFaces] == f.sets[forCrops] {
+		return forCrops
+	}
+	return setFor(in.aligned)
+}
 
 // runBatches predicts all inputs with one model, in its fixed batch size,
 // padding the last batch with zeros.
@@ -542,7 +664,7 @@ func (f *scoreFn) decode(ctx context.Context, path string) *photo {
 			return rej(preprocessReject(err))
 		}
 		box := faces.Box{W: float64(img.Width), H: float64(img.Height)}
-		im.faces = []*input{{img: im, box: box, aligned: faces.AlignedWhole, inputs: f.modelInputs(img)}}
+		im.faces = []*input{{img: im, box: box, aligned: faces.AlignedWhole, inputs: f.modelInputs(img, f.sets[forCrops])}}
 		return im
 	}
 	found, err := faces.Prepare(data, f.Cfg.MaxPixels, f.detector, f.Cfg.facesMode())
@@ -553,7 +675,8 @@ func (f *scoreFn) decode(ctx context.Context, path string) *photo {
 		return rej(schemas.ReasonNoFace, found.NoFaceDetail(f.detector))
 	}
 	for i, c := range found.Crops {
-		in := &input{img: im, face: i, aligned: c.Aligned, inputs: f.modelInputs(c.Image)}
+		in := &input{img: im, face: i, aligned: c.Aligned}
+		in.inputs = f.modelInputs(c.Image, f.sets[f.setIndex(in)])
 		fc := found.InSource(c.Face)
 		score := float32(fc.Score)
 		in.score, in.box = &score, fc.Box
@@ -573,10 +696,10 @@ func preprocessReject(err error) (string, string) {
 	return schemas.ReasonDecodeError, err.Error()
 }
 
-// modelInputs resizes a face crop (or whole image) as every model's
-// preprocessing does: bilinear to its stored size (as ingest stores
+// modelInputs resizes a face crop (or whole image) as the preprocessing of
+// every model of set does: bilinear to its stored size (as ingest stores
 // images), then area averaging to its input size.
-func (f *scoreFn) modelInputs(img *preprocess.RGB) map[[2]int][]float32 {
+func (f *scoreFn) modelInputs(img *preprocess.RGB, set *scorerSet) map[[2]int][]float32 {
 	out := map[[2]int][]float32{}
 	stored := map[int][]float32{}
 	var bufs []*[]float32
@@ -585,7 +708,7 @@ func (f *scoreFn) modelInputs(img *preprocess.RGB) map[[2]int][]float32 {
 			storedPool.Put(b)
 		}
 	}()
-	for _, sc := range f.scorers {
+	for _, sc := range set.scorers {
 		st, size := sc.Input()
 		key := [2]int{st, size}
 		if _, ok := out[key]; ok {
@@ -607,13 +730,13 @@ func (f *scoreFn) modelInputs(img *preprocess.RGB) map[[2]int][]float32 {
 	return out
 }
 
-// row builds the prediction row of the i-th scored input.
-func (f *scoreFn) row(in *input, preds [][]model.Output, i int) schemas.Prediction {
-	r := schemas.Prediction{Filename: in.img.name, Path: in.img.path, Model: f.id, SHA256: in.img.sha,
+// row builds the prediction row of a scored input from the outputs of the
+// models of its set.
+func (f *scoreFn) row(in *input, preds []model.Output) schemas.Prediction {
+	r := schemas.Prediction{Filename: in.img.name, Path: in.img.path, Model: f.sets[f.setIndex(in)].id, SHA256: in.img.sha,
 		Face: int32(in.face), BoxX: float32(in.box.X), BoxY: float32(in.box.Y), BoxWidth: float32(in.box.W), BoxHeight: float32(in.box.H),
 		FaceScore: in.score, Keypoints: in.keypoints, Aligned: in.aligned}
-	for si := range f.scorers {
-		o := preds[si][i] // NaN for a task the model does not predict
+	for _, o := range preds { // NaN for a task the model does not predict
 		if !math.IsNaN(o.Age) {
 			r.PredictedAge = &o.Age
 		}
