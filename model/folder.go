@@ -2,7 +2,9 @@ package model
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,7 +174,7 @@ func WriteCard(dir string, c *Card) error {
 // backbone, its ONNX file.
 func checkComplete(dir string, spec Spec) error {
 	var missing []string
-	ckpts, _ := filepath.Glob(filepath.Join(dir, CheckpointDir, "checkpoint-*.bin"))
+	ckpts, _ := filepath.Glob(filepath.Join(checkpointDir(dir), "checkpoint-*.bin"))
 	if len(ckpts) == 0 {
 		missing = append(missing, CheckpointDir+"/checkpoint-*.bin")
 	}
@@ -205,18 +207,113 @@ func ReadCard(dir string) (*Card, error) {
 }
 
 // SaveWeights writes the net's weights, without the optimizer's state, as
-// the checkpoint of a model folder, replacing any there.
+// the checkpoint of a model folder, replacing any there. The new checkpoint
+// is written and synced in full beside the old one first, and only then
+// takes its place (an atomic exchange of the two folders on Linux), so a
+// crash or a failed save at any point leaves a complete checkpoint: the old
+// one or the new one, never none.
 func (n *Net) SaveWeights(dir string) error {
-	ckpt := filepath.Join(dir, CheckpointDir)
-	if err := os.RemoveAll(ckpt); err != nil {
-		return err
-	}
-	h, err := checkpoint.Build(n.Store).Dir(ckpt).Keep(1).Done()
+	final := filepath.Join(dir, CheckpointDir)
+	tmp, err := os.MkdirTemp(dir, CheckpointDir+".new-")
 	if err != nil {
 		return err
 	}
-	h.ExcludeVarsFromSaving(nonWeights(n.Store)...)
-	return h.Save()
+	// An empty folder: the handler loads nothing into the store.
+	h, err := checkpoint.Build(n.Store).Dir(tmp).Keep(1).Done()
+	if err == nil {
+		h.ExcludeVarsFromSaving(nonWeights(n.Store)...)
+		err = saveCheckpoint(h)
+	}
+	if err == nil {
+		err = syncDir(tmp)
+	}
+	if err == nil {
+		err = replaceDir(tmp, final)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	return nil
+}
+
+// saveCheckpoint saves a checkpoint handler's variables: a variable so that
+// a test can make the save fail.
+var saveCheckpoint = (*checkpoint.Handler).Save
+
+// syncDir flushes the files of a folder, and the folder itself, to disk.
+func syncDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			if err := syncPath(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return syncPath(dir)
+}
+
+func syncPath(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// replaceDir puts the folder src in the place of dst and removes what dst
+// held. dst is never missing while src is there: on Linux the two are
+// exchanged in one step; elsewhere dst is first renamed aside to
+// dst+".old", which Load falls back on.
+func replaceDir(src, dst string) error {
+	if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+		if err := os.Rename(src, dst); err != nil {
+			return err
+		}
+		return syncPath(filepath.Dir(dst))
+	}
+	if err := exchange(src, dst); err == nil {
+		if err := syncPath(filepath.Dir(dst)); err != nil {
+			return err
+		}
+		return os.RemoveAll(src) // now the old checkpoint
+	}
+	old := dst + oldSuffix
+	if err := os.RemoveAll(old); err != nil {
+		return err
+	}
+	if err := os.Rename(dst, old); err != nil {
+		return err
+	}
+	if err := os.Rename(src, dst); err != nil {
+		return err
+	}
+	if err := syncPath(filepath.Dir(dst)); err != nil {
+		return err
+	}
+	return os.RemoveAll(old)
+}
+
+// oldSuffix names the checkpoint folder set aside while a new one takes its
+// place, where the folders can't be exchanged in one step.
+const oldSuffix = ".old"
+
+// checkpointDir is the folder of a model folder's weights: checkpoint/, or
+// checkpoint.old/ when a save that could not exchange the folders in one
+// step was cut short between its two renames.
+func checkpointDir(dir string) string {
+	p := filepath.Join(dir, CheckpointDir)
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(p + oldSuffix); err == nil {
+			return p + oldSuffix
+		}
+	}
+	return p
 }
 
 // nonWeights lists what a model folder doesn't need: optimizer state, step
@@ -253,7 +350,7 @@ func Load(dir string, backend compute.Backend) (*Net, *Card, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("model folder %s: %w", dir, err)
 	}
-	if _, err := checkpoint.Load(n.Store).Dir(filepath.Join(dir, CheckpointDir)).Immediate().Done(); err != nil {
+	if _, err := checkpoint.Load(n.Store).Dir(checkpointDir(dir)).Immediate().Done(); err != nil {
 		return nil, nil, fmt.Errorf("model folder %s: loading weights: %w", dir, err)
 	}
 	return n, c, nil
