@@ -37,8 +37,9 @@ type Help struct {
 
 // SetUsage makes h the -help output of the command line: what the binary
 // does, examples, its own flags with their defaults, then Beam's runner and
-// Dataflow flags apart.
+// Dataflow flags apart. Parse, in place of flag.Parse, keeps a mistake short.
 func SetUsage(h Help) {
+	usageName = h.Name
 	flag.CommandLine.Usage = func() { h.Write(flag.CommandLine.Output(), flag.CommandLine) }
 }
 

@@ -71,7 +71,7 @@ one shard or in the rejects table.`,
 		Runner: runnerFlags,
 	})
 	cli.SetRunnerDefault()
-	flag.Parse()
+	cli.Parse()
 	beamlog.LogLevel = *logLevel
 	beam.Init()
 	if os.Getenv("GOMEMLIMIT") == "" && *memoryLimit > 0 {

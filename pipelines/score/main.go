@@ -89,7 +89,7 @@ labels, also metrics by age band, gender and race. Without --model it uses the b
 		Runner: runnerFlags,
 	})
 	cli.SetRunnerDefault()
-	flag.Parse()
+	cli.Parse()
 	beamlog.LogLevel = *logLevel
 	beam.Init()
 	cli.Main("score", *cpuProfile, "", run)

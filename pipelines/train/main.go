@@ -73,7 +73,7 @@ pipelines/score scores with that folder.`,
 			"go run ./pipelines/train --data=./out/ingest --task=both --age_head=dldl --members=3 --input_size=64 --out=./out/models/both",
 		},
 	})
-	flag.Parse()
+	cli.Parse()
 	cli.Main("train", *cpuProfile, "", run)
 }
 
