@@ -190,18 +190,24 @@ func checkComplete(dir string, spec Spec) error {
 	return nil
 }
 
-// ReadCard reads a model folder's model.json.
+// ReadCard reads a model folder's model.json and checks every field against
+// bounds (see MaxInputSize and the others), an ensemble's member paths
+// against the folder, before anything is built from it.
 func ReadCard(dir string) (*Card, error) {
-	data, err := os.ReadFile(filepath.Join(dir, CardFile))
+	file := filepath.Join(dir, CardFile)
+	data, err := readBounded(file, MaxCardBytes)
 	if err != nil {
 		return nil, fmt.Errorf("model folder %s: %w", dir, err)
 	}
 	var c Card
 	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("model folder %s: %s: %w", dir, CardFile, err)
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	if c.FormatVersion != CardVersion {
-		return nil, fmt.Errorf("model folder %s: format version %d, want %d", dir, c.FormatVersion, CardVersion)
+		return nil, fmt.Errorf("%s: format_version %d, want %d", file, c.FormatVersion, CardVersion)
+	}
+	if err := checkCard(file, dir, &c); err != nil {
+		return nil, err
 	}
 	return &c, nil
 }

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/gomlx/compute-onnx/support/protos"
@@ -44,7 +43,7 @@ func LoadONNXBackbone(path, inputRange string) (*ONNXBackbone, error) {
 	if _, ok := ONNXInputs[inputRange]; !ok {
 		return nil, fmt.Errorf("backbone input range %q: want one of unit, byte, tf, caffe, torch", inputRange)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, MaxONNXBytes)
 	if err != nil {
 		return nil, fmt.Errorf("backbone: %w", err)
 	}
@@ -60,8 +59,8 @@ func LoadONNXBackbone(path, inputRange string) (*ONNXBackbone, error) {
 		return nil, fmt.Errorf("backbone %s has no inputs", path)
 	}
 	dims := shapes[0].Dimensions
-	if len(dims) != 4 {
-		return nil, fmt.Errorf("backbone %s: input %q has shape %s, want a batch of images", path, names[0], shapes[0])
+	if err := checkImageInput(path, names[0], dims); err != nil {
+		return nil, fmt.Errorf("backbone: %w", err)
 	}
 	b := &ONNXBackbone{Path: path, Range: inputRange, model: m, input: names[0]}
 	switch {

@@ -183,6 +183,9 @@ type ONNXMeta struct {
 	// bilinear to StoredSize, then area averaging to InputSize. Otherwise
 	// images are resized bilinearly straight to InputSize.
 	StoredSize int `json:"stored_size,omitempty"`
+	// Source is the sidecar JSON file these came from, "" when they come
+	// from the flags: errors name it.
+	Source string `json:"-"`
 }
 
 // ReadONNXMeta reads the sidecar JSON of an ONNX model, path+".json". It
@@ -191,13 +194,17 @@ type ONNXMeta struct {
 func ReadONNXMeta(path string) (ONNXMeta, bool, error) {
 	var m ONNXMeta
 	p := path + ".json"
-	data, err := os.ReadFile(p)
-	if err != nil {
+	if _, err := os.Stat(p); err != nil {
 		return m, false, nil
+	}
+	data, err := readBounded(p, MaxCardBytes)
+	if err != nil {
+		return m, false, err
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
 		return m, false, fmt.Errorf("%s: %w", p, err)
 	}
+	m.Source = p
 	return m, true, nil
 }
 
@@ -214,26 +221,30 @@ type onnxScorer struct {
 // OpenONNX opens a user's ONNX model for scoring: it takes a batch of
 // images and gives one value per image. On the onnx backend it runs as an
 // ONNX Runtime session; on others it is converted with onnx-gomlx.
+//
+// What the flags or the sidecar say is checked against bounds first, then
+// the file's size, then the input shape it declares, before ONNX Runtime
+// loads it.
 func OpenONNX(path string, meta ONNXMeta, backend compute.Backend) (Scorer, error) {
-	if meta.Task != TaskAge && meta.Task != TaskGender && meta.Task != TaskBoth {
-		return nil, fmt.Errorf("ONNX model %s: task %q: want age, gender or both (flag or sidecar JSON)", path, meta.Task)
-	}
-	if _, ok := ONNXInputs[meta.Range]; !ok {
-		return nil, fmt.Errorf("ONNX model %s: value range %q: want unit, byte, tf, caffe or torch", path, meta.Range)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
+	if err := checkONNXMeta(path, meta); err != nil {
 		return nil, err
+	}
+	data, err := readBounded(path, MaxONNXBytes)
+	if err != nil {
+		return nil, fmt.Errorf("ONNX model %w", err)
 	}
 	m, err := parser.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("ONNX model %s: %w", path, err)
 	}
 	names, shp := m.Inputs()
-	if len(names) == 0 || shp[0].Rank() != 4 {
-		return nil, fmt.Errorf("ONNX model %s: want one input of images [batch, H, W, 3] or [batch, 3, H, W]", path)
+	if len(names) == 0 {
+		return nil, fmt.Errorf("ONNX model %s: no input: want one input of images [batch, H, W, 3] or [batch, 3, H, W]", path)
 	}
 	dims := shp[0].Dimensions
+	if err := checkImageInput(path, names[0], dims); err != nil {
+		return nil, err
+	}
 	s := &onnxScorer{meta: meta, backend: backend, input: names[0]}
 	switch meta.Layout {
 	case "nchw":
@@ -258,6 +269,9 @@ func OpenONNX(path string, meta ONNXMeta, backend compute.Backend) (Scorer, erro
 		meta.Batch = dims[0]
 	} else if meta.Batch == 0 {
 		meta.Batch = 32
+	}
+	if meta.Batch*meta.InputSize*meta.InputSize > MaxBatchPixels {
+		return nil, fmt.Errorf("ONNX model %s: batches of %d images of %d×%d: more than %d pixels a batch", path, meta.Batch, meta.InputSize, meta.InputSize, MaxBatchPixels)
 	}
 	if meta.Output == "" {
 		meta.Output = map[string]string{TaskAge: "years", TaskGender: "probability", TaskBoth: "logit"}[meta.Task]
