@@ -45,6 +45,18 @@ func TestParseName(t *testing.T) {
 		{"30_0_x_y.jpg", Labels{}, schemas.ReasonNameUnparseable},
 		{"30_f_0_x.jpg", Labels{}, schemas.ReasonNameUnparseable},
 		{"99999999999_0_0_x.jpg", Labels{}, schemas.ReasonNameUnparseable},
+		// Fields of up to 9 digits are read as numbers; 10 are not.
+		{"000000030_000000001_000000004_x.jpg", Labels{30, 1, 4}, ""},
+		{"0000000030_0_0_x.jpg", Labels{}, schemas.ReasonNameUnparseable},
+		{"30_0000000001_0_x.jpg", Labels{}, schemas.ReasonNameUnparseable},
+		{"30_1_0000000004_x.jpg", Labels{}, schemas.ReasonNameUnparseable},
+		// Every digit, and the characters either side of '0' and '9'.
+		{"98_0_3_x.jpg", Labels{98, 0, 3}, ""},
+		{"57_1_1_x.jpg", Labels{57, 1, 1}, ""},
+		{"6/_0_0_x.jpg", Labels{}, schemas.ReasonNameUnparseable},
+		{"6:_0_0_x.jpg", Labels{}, schemas.ReasonNameUnparseable},
+		{"30_1_-1_x.jpg", Labels{}, schemas.ReasonNameUnparseable},
+		{"30_0_0", Labels{30, 0, NoRace}, ""},
 	}
 	for _, tc := range tests {
 		got, err := ParseName(tc.name)
