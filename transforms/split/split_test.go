@@ -104,3 +104,54 @@ func TestShardIndependentOfSplit(t *testing.T) {
 		t.Error("a single shard must be shard 0")
 	}
 }
+
+// TestPinnedAssignments pins where files land for fixed seeds: a change to
+// the hash (its tag, the seed's encoding, the bytes read) would silently
+// re-split every dataset and leak earlier test images into training. The
+// expected splits and shards were computed independently, in Python's
+// hashlib: u = (first 8 bytes of sha256("facepipe/split/v1\x00" ||
+// seed as 8 big-endian bytes || sha256(content))) >> 11, over 2^53, in the
+// cumulative ranges of train=0.8,valid=0.1,test=0.1; shard = the next 8
+// bytes mod 5.
+func TestPinnedAssignments(t *testing.T) {
+	tests := []struct {
+		content string
+		seed    int64
+		split   string
+		shard   int
+	}{
+		{"image-00", 42, "train", 4}, // u = 0.5261
+		{"image-01", 42, "train", 3}, // u = 0.7318
+		{"image-02", 42, "train", 0}, // u = 0.1358
+		{"image-03", 42, "valid", 1}, // u = 0.8847
+		{"image-04", 42, "valid", 3}, // u = 0.8147
+		{"image-05", 42, "train", 3}, // u = 0.0931
+		{"image-06", 42, "train", 2}, // u = 0.6805
+		{"image-07", 42, "test", 2}, // u = 0.9935
+		{"image-08", 42, "train", 1}, // u = 0.7959
+		{"image-09", 42, "train", 4}, // u = 0.2566
+		{"image-10", 42, "train", 0}, // u = 0.0327
+		{"image-11", 42, "train", 4}, // u = 0.0265
+		{"image-00", -7, "train", 4}, // u = 0.1695
+		{"image-01", -7, "train", 3}, // u = 0.3044
+		{"image-02", -7, "train", 0}, // u = 0.2044
+		{"image-03", -7, "train", 3}, // u = 0.6863
+		{"image-04", -7, "train", 1}, // u = 0.3043
+		{"image-05", -7, "valid", 2}, // u = 0.8157
+		{"image-06", -7, "train", 2}, // u = 0.3295
+		{"image-07", -7, "train", 3}, // u = 0.0977
+		{"image-08", -7, "train", 3}, // u = 0.2092
+		{"image-09", -7, "train", 2}, // u = 0.7924
+		{"image-10", -7, "train", 0}, // u = 0.4661
+		{"image-11", -7, "train", 3}, // u = 0.6435
+	}
+	for _, tc := range tests {
+		k := KeyOf(digest(tc.content), tc.seed)
+		if got := Default.Assign(k); got != tc.split {
+			t.Errorf("content %q, seed %d: split %s, want %s", tc.content, tc.seed, got, tc.split)
+		}
+		if got := Shard(k, 5); got != tc.shard {
+			t.Errorf("content %q, seed %d: shard %d of 5, want %d", tc.content, tc.seed, got, tc.shard)
+		}
+	}
+}
