@@ -127,7 +127,7 @@ func TestPinnedAssignments(t *testing.T) {
 		{"image-04", 42, "valid", 3}, // u = 0.8147
 		{"image-05", 42, "train", 3}, // u = 0.0931
 		{"image-06", 42, "train", 2}, // u = 0.6805
-		{"image-07", 42, "test", 2}, // u = 0.9935
+		{"image-07", 42, "test", 2},  // u = 0.9935
 		{"image-08", 42, "train", 1}, // u = 0.7959
 		{"image-09", 42, "train", 4}, // u = 0.2566
 		{"image-10", 42, "train", 0}, // u = 0.0327
