@@ -1,9 +1,12 @@
 package example
 
 import (
+	"math"
 	"reflect"
+	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -78,5 +81,82 @@ func BenchmarkParse(b *testing.B) {
 		if err := Parse(data, &r); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestParseUnpackedLists parses an Example encoded by hand on the wire with
+// unpacked numeric lists, as proto2-era writers and other tools may emit
+// them (legal protobuf: a repeated scalar field may come one tag per
+// value): every int64 as its own varint field, every float as its own
+// fixed32 field, features in any order. The expected record is written out
+// by hand, not decoded by another path of this package.
+func TestParseUnpackedLists(t *testing.T) {
+	bytesList := func(v string) []byte { // Feature{bytes_list: BytesList{value: [v]}}
+		list := protowire.AppendTag(nil, 1, protowire.BytesType)
+		list = protowire.AppendString(list, v)
+		f := protowire.AppendTag(nil, 1, protowire.BytesType)
+		return protowire.AppendBytes(f, list)
+	}
+	unpackedInts := func(vs ...int64) []byte { // Feature{int64_list: Int64List{value: vs}}, one tag each
+		var list []byte
+		for _, v := range vs {
+			list = protowire.AppendTag(list, 1, protowire.VarintType)
+			list = protowire.AppendVarint(list, uint64(v))
+		}
+		f := protowire.AppendTag(nil, 3, protowire.BytesType)
+		return protowire.AppendBytes(f, list)
+	}
+	unpackedFloats := func(vs ...float32) []byte { // Feature{float_list: FloatList{value: vs}}, one tag each
+		var list []byte
+		for _, v := range vs {
+			list = protowire.AppendTag(list, 1, protowire.Fixed32Type)
+			list = protowire.AppendFixed32(list, math.Float32bits(v))
+		}
+		f := protowire.AppendTag(nil, 2, protowire.BytesType)
+		return protowire.AppendBytes(f, list)
+	}
+	var features []byte
+	add := func(key string, feature []byte) { // Features.feature map entry
+		entry := protowire.AppendTag(nil, 1, protowire.BytesType)
+		entry = protowire.AppendString(entry, key)
+		entry = protowire.AppendTag(entry, 2, protowire.BytesType)
+		entry = protowire.AppendBytes(entry, feature)
+		features = protowire.AppendTag(features, 1, protowire.BytesType)
+		features = protowire.AppendBytes(features, entry)
+	}
+	pixels := []float32{0.25, 0.5, 0.75, 1, 0, 0.125}
+	add("width", unpackedInts(2))
+	add("image", unpackedFloats(pixels...))
+	add("age", unpackedInts(37))
+	add("gender", unpackedInts(1))
+	add("race", unpackedInts(-1))
+	add("filename", bytesList("37_1_x.jpg"))
+	add("sha256", bytesList("cafe"))
+	add("split", bytesList("valid"))
+	add("height", unpackedInts(1))
+	add("channels", unpackedInts(3))
+	msg := protowire.AppendTag(nil, 1, protowire.BytesType)
+	msg = protowire.AppendBytes(msg, features)
+
+	want := &Record{Image: pixels, Age: 37, Gender: 1, Race: -1, Filename: "37_1_x.jpg", SHA256: "cafe", Split: "valid", Height: 1, Width: 2, Channels: 3}
+	var r Record
+	if err := Parse(msg, &r); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&r, want) {
+		t.Errorf("Parse = %+v, want %+v", r, *want)
+	}
+	d, err := Decode(msg)
+	if err != nil || !reflect.DeepEqual(d, want) {
+		t.Errorf("Decode = %+v, %v; want %+v", d, err, *want)
+	}
+
+	// Two unpacked values where one is wanted is an error, not the last one.
+	features = nil
+	add("age", unpackedInts(37, 38))
+	twice := protowire.AppendTag(nil, 1, protowire.BytesType)
+	twice = protowire.AppendBytes(twice, features)
+	if err := Parse(twice, &r); err == nil || !strings.Contains(err.Error(), `"age" has 2 values`) {
+		t.Errorf("two unpacked ages: %v, want an error naming the feature and the count", err)
 	}
 }
