@@ -3,6 +3,8 @@ package schemas
 import (
 	"encoding/json"
 	"fmt"
+	"path"
+	"strings"
 )
 
 // ManifestFile is the name of the manifest under an ingest output folder.
@@ -97,10 +99,60 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if m.FormatVersion != ManifestVersion {
 		return nil, fmt.Errorf("manifest: format version %d, want %d", m.FormatVersion, ManifestVersion)
 	}
-	if m.Counts.Inputs != m.Counts.Written+m.Counts.Rejected {
-		return nil, fmt.Errorf("manifest: %d inputs but %d written + %d rejected", m.Counts.Inputs, m.Counts.Written, m.Counts.Rejected)
+	if c := m.Counts; c.Inputs < 0 || c.Written < 0 || c.Rejected < 0 || c.Inputs != c.Written+c.Rejected {
+		return nil, fmt.Errorf("manifest: counts: %d inputs but %d written + %d rejected", c.Inputs, c.Written, c.Rejected)
+	}
+	if s := m.Parameters.ImageSize; s < 1 || s > MaxImageSize {
+		return nil, fmt.Errorf("manifest: parameters.image_size %d: want 1-%d", s, MaxImageSize)
+	}
+	written := 0
+	for i, sp := range m.Splits {
+		if sp.Name == "" || strings.ContainsAny(sp.Name, "+/\\") {
+			return nil, fmt.Errorf("manifest: splits[%d].name %q: want a plain name", i, sp.Name)
+		}
+		n := 0
+		for j, sh := range sp.Shards {
+			if err := sh.check(); err != nil {
+				return nil, fmt.Errorf("manifest: splits[%d].shards[%d]: %w", i, j, err)
+			}
+			n += sh.Records
+		}
+		if sp.Records != n {
+			return nil, fmt.Errorf("manifest: splits[%d] (%s): %d records but its shards hold %d", i, sp.Name, sp.Records, n)
+		}
+		written += n
+	}
+	if written != m.Counts.Written {
+		return nil, fmt.Errorf("manifest: counts.written %d but the splits hold %d records", m.Counts.Written, written)
+	}
+	if m.Rejects.File != "" {
+		if err := m.Rejects.check(); err != nil {
+			return nil, fmt.Errorf("manifest: rejects: %w", err)
+		}
+	}
+	for i, e := range m.Stats {
+		if err := e.check(); err != nil {
+			return nil, fmt.Errorf("manifest: stats[%d]: %w", i, err)
+		}
 	}
 	return &m, nil
+}
+
+// MaxImageSize is the largest stored image side a manifest may declare,
+// ingest's own bound on --image_size.
+const MaxImageSize = 4096
+
+// check checks an output file's entry: a path relative to the output folder
+// that stays inside it, and counts that are not negative.
+func (e FileEntry) check() error {
+	f := e.File
+	if f == "" || path.IsAbs(f) || strings.Contains(f, "\\") || path.Clean(f) != f || f == ".." || strings.HasPrefix(f, "../") {
+		return fmt.Errorf("file %q: want a path inside the output folder", f)
+	}
+	if e.Records < 0 || e.Bytes < 0 {
+		return fmt.Errorf("file %s: %d records, %d bytes", f, e.Records, e.Bytes)
+	}
+	return nil
 }
 
 // Split returns the named split, or nil.
