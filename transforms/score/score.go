@@ -322,6 +322,14 @@ func bundledDir(name string) (string, error) {
 // removed once they are open (they are then in memory).
 func OpenScorers(ctx context.Context, cfg Config, b compute.Backend) ([]model.Scorer, error) {
 	var out []model.Scorer
+	opened := false
+	defer func() { // on an error, close what was opened before it
+		if !opened {
+			for _, sc := range out {
+				sc.Close()
+			}
+		}
+	}()
 	for _, m := range cfg.Models {
 		if m == "" {
 			continue
@@ -363,7 +371,7 @@ func OpenScorers(ctx context.Context, cfg Config, b compute.Backend) ([]model.Sc
 			if err != nil {
 				return nil, err
 			}
-			sc, err := model.OpenFolder(d, b, cfg.Batch, tta)
+			sc, err := openFolder(d, b, cfg.Batch, tta)
 			if err != nil {
 				return nil, err
 			}
@@ -374,8 +382,12 @@ func OpenScorers(ctx context.Context, cfg Config, b compute.Backend) ([]model.Sc
 		return nil, errors.New("no model to score with")
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Task() < out[j].Task() }) // age, then gender
+	opened = true
 	return out, nil
 }
+
+// openFolder is model.OpenFolder; tests replace it to see what is closed.
+var openFolder = model.OpenFolder
 
 // SameTasks checks that the models for faces found in photos predict what
 // the models for crops predict, so that every row has the same columns.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/jpeg"
 	"io"
 	"math"
@@ -127,7 +128,9 @@ func TestScoreEndToEnd(t *testing.T) {
 	// Score rejects only what can't be read as an image: names don't matter
 	// and duplicates are scored.
 	want := map[string]string{}
+	byName := map[string]fixtures.File{}
 	for _, f := range files {
+		byName[f.Name] = f
 		switch f.Reason {
 		case schemas.ReasonEmptyFile, schemas.ReasonNotAnImage, schemas.ReasonTooLarge, schemas.ReasonTruncated, schemas.ReasonDecodeError:
 			want[f.Name] = f.Reason
@@ -147,6 +150,17 @@ func TestScoreEndToEnd(t *testing.T) {
 		}
 		if (*r.PFemale >= 0.5) != (*r.PredictedGender == 1) {
 			t.Errorf("%s: p_female %v but predicted_gender %d", r.Filename, *r.PFemale, *r.PredictedGender)
+		}
+		// The true labels are those the generator wrote into the name.
+		// (Race -1 when the name has none); a name ingest rejects has none.
+		switch f := byName[r.Filename]; {
+		case f.Reason == "":
+			if r.TrueAge == nil || r.TrueGender == nil || r.TrueRace == nil ||
+				int(*r.TrueAge) != f.Age || int(*r.TrueGender) != f.Gender || int(*r.TrueRace) != f.Race {
+				t.Errorf("%s: true age, gender, race %v %v %v; the name says %d %d %d", r.Filename, r.TrueAge, r.TrueGender, r.TrueRace, f.Age, f.Gender, f.Race)
+			}
+		case r.TrueAge != nil || r.TrueGender != nil || r.TrueRace != nil:
+			t.Errorf("%s (%s): true labels %v %v %v from a name without them", r.Filename, f.Reason, r.TrueAge, r.TrueGender, r.TrueRace)
 		}
 		if l, err := labels.ParseName(r.Filename); err == nil && (r.TrueAge == nil || int(*r.TrueAge) != l.Age) {
 			t.Errorf("%s: true_age %v", r.Filename, r.TrueAge)
@@ -169,7 +183,7 @@ func TestScoreEndToEnd(t *testing.T) {
 			continue
 		}
 		absErr += math.Abs(*r.PredictedAge - float64(*r.TrueAge))
-		if *r.PredictedGender == *r.TrueGender {
+		if int(*r.PredictedGender) == byName[r.Filename].Gender {
 			correct++
 		}
 		n++
@@ -234,6 +248,43 @@ func TestScoreWithoutLabels(t *testing.T) {
 	score.WriteSummary(s, cfg, score.Score(s, cfg), nil)
 	if _, err := beam.Run(context.Background(), "prism", p); err == nil {
 		t.Error("--labels=on without labels must fail")
+	}
+}
+
+// TestNameLabelsAuto: with --name_labels=auto, metrics are computed when at
+// least 90% of the scored images carry UTKFace labels in their names, and
+// not otherwise.
+func TestNameLabelsAuto(t *testing.T) {
+	models, _ := trainTiny(t)
+	for _, tc := range []struct {
+		labelled, unlabelled int
+		metrics              bool
+	}{
+		{9, 1, true},  // 90%
+		{8, 2, false}, // 80%
+		{3, 7, false}, // 30%
+	} {
+		in := t.TempDir()
+		for i := 0; i < tc.labelled+tc.unlabelled; i++ {
+			var b bytes.Buffer
+			if err := jpeg.Encode(&b, fixtures.Image(30, i%2, 0, 48, int64(i)), nil); err != nil {
+				t.Fatal(err)
+			}
+			name := fmt.Sprintf("photo%02d.jpg", i)
+			if i < tc.labelled {
+				name = fixtures.Name(20+i, i%2, i%5, fixtures.BaseTimestamp+int64(i))
+			}
+			if err := os.WriteFile(filepath.Join(in, name), b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out := t.TempDir()
+		sum := runScore(t, scoreConfig(in, out, filepath.Join(models, model.TaskGender)))
+		_, err := os.Stat(filepath.Join(out, score.MetricsFile))
+		if sum.Scored != tc.labelled+tc.unlabelled || sum.Labels != tc.metrics || (err == nil) != tc.metrics {
+			t.Errorf("%d of %d names labelled: %d scored, labels %v, metrics.json written %v; want labels and metrics %v",
+				tc.labelled, tc.labelled+tc.unlabelled, sum.Scored, sum.Labels, err == nil, tc.metrics)
+		}
 	}
 }
 
