@@ -11,6 +11,7 @@ import (
 )
 
 var (
+	critical sync.RWMutex // held for reading by Critical, for writing by the handler
 	mu       sync.Mutex
 	next     int
 	handlers = map[int]func(os.Signal){}
@@ -50,8 +51,19 @@ func watch(c chan os.Signal) {
 		<-c
 		exit(ExitCode(sig))
 	}()
+	critical.Lock() // let a Critical section in progress end; none starts
 	Run(sig)
 	exit(ExitCode(sig))
+}
+
+// Critical runs f, which writes state that must stay consistent (a
+// checkpoint and the file describing it), so that a signal arriving
+// meanwhile ends the process only once f has returned. A second signal
+// still ends it at once.
+func Critical(f func() error) error {
+	critical.RLock()
+	defer critical.RUnlock()
+	return f()
 }
 
 // Run runs the registered handlers for sig, the last registered first, and
