@@ -37,6 +37,7 @@ func Compare(ctx context.Context, cfg Config, backbones []string) ([]Candidate, 
 		c := cfg
 		c.Backbone = b
 		c.Out = fsio.Join(root, backboneName(b))
+		c.Resume = cfg.Resume && fsio.Exists(ctx, fsio.Join(c.Out, stateFile)) // a candidate not begun starts
 		res, err := Train(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("candidate %s: %w", b, err)

@@ -28,6 +28,9 @@ func TrainMembers(ctx context.Context, cfg Config, k int) (*Result, error) {
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
 	}
+	if err := checkMembersOut(ctx, cfg); err != nil {
+		return nil, err
+	}
 	var dirs []string
 	for i := range k {
 		c := cfg
@@ -44,7 +47,39 @@ func TrainMembers(ctx context.Context, cfg Config, k int) (*Result, error) {
 		}
 		dirs = append(dirs, c.Out)
 	}
-	return Assemble(ctx, cfg, dirs)
+	return assemble(ctx, cfg, dirs)
+}
+
+// checkMembersOut is checkOut for an ensemble trained in place: a finished
+// ensemble takes --overwrite (or --resume); members trained or begun by an
+// interrupted run take --resume or --overwrite.
+func checkMembersOut(ctx context.Context, cfg Config) error {
+	if cfg.Overwrite {
+		return clearModel(ctx, cfg.Out)
+	}
+	if cfg.Resume {
+		return nil
+	}
+	if st, what := outState(ctx, cfg.Out); st == outFinished {
+		return fmt.Errorf("--out=%s holds a finished model (%s): --overwrite replaces it", cfg.Out, what)
+	}
+	var begun []string
+	for i := 0; ; i++ {
+		dir := fsio.Join(cfg.Out, MembersDir, strconv.Itoa(i))
+		st, _ := outState(ctx, dir)
+		if st == outEmpty {
+			break
+		}
+		state := "finished"
+		if st == outInterrupted {
+			state = "interrupted"
+		}
+		begun = append(begun, fmt.Sprintf("%s/%d %s", MembersDir, i, state))
+	}
+	if len(begun) > 0 {
+		return fmt.Errorf("--out=%s holds an interrupted ensemble run (%s): --resume continues it, --overwrite starts afresh", cfg.Out, strings.Join(begun, ", "))
+	}
+	return nil
 }
 
 // Assemble makes cfg.Out an ensemble of the model folders members (local or
@@ -56,7 +91,19 @@ func TrainMembers(ctx context.Context, cfg Config, k int) (*Result, error) {
 // split's eval.json, eval.parquet and plots. The members must predict the
 // same tasks from the same input. An ensemble's folder has no model.onnx of
 // its own: each member has one.
+//
+// A cfg.Out that holds a finished model takes cfg.Overwrite.
 func Assemble(ctx context.Context, cfg Config, members []string) (*Result, error) {
+	if !cfg.Overwrite {
+		if st, what := outState(ctx, cfg.Out); st == outFinished {
+			return nil, fmt.Errorf("--out=%s holds a finished model (%s): --overwrite replaces it", cfg.Out, what)
+		}
+	}
+	return assemble(ctx, cfg, members)
+}
+
+// assemble is Assemble into a folder checked already.
+func assemble(ctx context.Context, cfg Config, members []string) (*Result, error) {
 	if len(members) < 2 {
 		return nil, fmt.Errorf("an ensemble needs at least 2 members, got %d", len(members))
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/facepipe/facepipe/dataset"
 	"github.com/facepipe/facepipe/evaluate"
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/interrupt"
 	"github.com/facepipe/facepipe/model"
 )
 
@@ -71,6 +72,13 @@ type Config struct {
 	StopAfter   int  // end this invocation after so many epochs (resume later); 0 = run to the end
 	CommandLine []string
 	Log         io.Writer // progress and epoch lines; stderr when nil
+	// Overwrite replaces a finished model or an interrupted run's state in
+	// Out; without it (or Resume) a run into such a folder stops (see
+	// checkOut).
+	Overwrite bool
+	// Saved, when set, is told after each epoch whose state is saved (and,
+	// for a gs:// Out, mirrored): epochs done of epochs in all.
+	Saved func(done, epochs int)
 
 	outName string       // Out as the user gave it (a gs:// one is staged locally)
 	mirror  func() error // copies the staged model folder to a gs:// Out
@@ -146,6 +154,9 @@ func (c *Config) defaults(stored int) {
 // a gs:// ONNX backbone is copied down first.
 func Train(ctx context.Context, cfg Config) (*Result, error) {
 	cfg.outName = cfg.Out
+	if err := checkOut(ctx, cfg); err != nil {
+		return nil, err
+	}
 	if !fsio.IsGCS(cfg.Out) && !fsio.IsGCS(cfg.Backbone) {
 		return trainLocal(ctx, cfg)
 	}
@@ -301,10 +312,15 @@ func trainLocal(ctx context.Context, cfg Config) (*Result, error) {
 			sinceBest++
 		}
 		fmt.Fprintf(cfg.Log, "epoch %d/%d: %s%s\n", epoch+1, cfg.Epochs, describe(spec, cfg.Refit, st.Curve[epoch]), mark)
-		if err := resume.Save(); err != nil {
-			return nil, fmt.Errorf("saving the resume checkpoint: %w", err)
-		}
-		if err := writeJSON(filepath.Join(cfg.Out, stateFile), st); err != nil {
+		// The checkpoint and resume.json describe the same epoch: Ctrl-C
+		// waits for both.
+		err = interrupt.Critical(func() error {
+			if err := resume.Save(); err != nil {
+				return fmt.Errorf("saving the resume checkpoint: %w", err)
+			}
+			return writeJSON(filepath.Join(cfg.Out, stateFile), st)
+		})
+		if err != nil {
 			return nil, err
 		}
 		if err := WriteCurve(cfg.Out, spec, cfg.Refit, st.Curve); err != nil {
@@ -314,6 +330,9 @@ func trainLocal(ctx context.Context, cfg Config) (*Result, error) {
 			if err := cfg.mirror(); err != nil {
 				return nil, err
 			}
+		}
+		if cfg.Saved != nil {
+			cfg.Saved(len(st.Curve), cfg.Epochs)
 		}
 	}
 	return finish(ctx, &cfg, src, backend, backendName, spec, st)

@@ -16,9 +16,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/facepipe/facepipe/internal/cli"
+	"github.com/facepipe/facepipe/internal/interrupt"
+	"github.com/facepipe/facepipe/internal/outlock"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/training"
 )
@@ -48,7 +53,8 @@ var (
 	patience     = flag.Int("patience", 0, "stop after this many epochs without improvement (validation MAE for age, accuracy for gender), restoring the best; 0: run the whole schedule and keep the best")
 	seed         = flag.Int64("seed", 42, "seed of the weights, dropout, shuffling and augmentation: a run is reproducible on one backend")
 	backend      = flag.String("backend", "", "GoMLX backend: onnx:cpu, onnx:cuda, xla:cuda, xla:cpu (xla needs a build with -tags xla), go; default $GOMLX_BACKEND, else onnx:cpu when ONNX Runtime is installed, else go")
-	resume       = flag.Bool("resume", false, "continue the run in --out from its last completed epoch")
+	resume       = flag.Bool("resume", false, "continue the run in --out from its last completed epoch (a run into a folder that holds an interrupted run's state stops and says so: it never resumes, nor discards the state, unasked)")
+	overwrite    = flag.Bool("overwrite", false, "replace the finished model, or discard the interrupted run's state, that --out holds (without it, a run into such a folder stops and says so)")
 	shuffle      = flag.Int("shuffle", 2048, "shuffle buffer, in examples")
 	workers      = flag.Int("workers", 0, "decode goroutines (0: one per core)")
 	skipCorrupt  = flag.Bool("skip_corrupt", false, "skip records that fail their CRC, counting them, instead of stopping")
@@ -84,6 +90,17 @@ func run(ctx context.Context) error {
 	if *task != model.TaskAge && *task != model.TaskGender && *task != model.TaskBoth {
 		return fmt.Errorf("--task=%q: want age, gender or both", *task)
 	}
+	// One run at a time into a model folder: a second stops here, naming
+	// the first.
+	release, err := outlock.ForRun(ctx, "out", *out, "train")
+	if err != nil {
+		return err
+	}
+	defer release()
+	var saved atomic.Int64 // epochs done, as last saved
+	defer interrupt.OnSignal(func(sig os.Signal) {
+		fmt.Fprintln(os.Stderr, continueLine(sig, int(saved.Load())))
+	})()
 	cfg := training.Config{
 		Data: *data, Task: *task, AgeHead: *ageHead, Backbone: *backbone, ONNXInput: *onnxInput, Out: *out,
 		InputSize: *inputSize, Batch: *batch, Epochs: *epochs, LR: *lr, WeightDecay: *weightDecay,
@@ -91,8 +108,8 @@ func run(ctx context.Context) error {
 		Mixup: *mixup, Augment: *augmentFlag, EMA: *ema, Refit: *refit, Backend: *backend, Resume: *resume, Shuffle: *shuffle,
 		Workers: *workers, SkipCorrupt: *skipCorrupt, TTA: *tta, Recalibrate: *recal,
 		ONNXBatch: *onnxBatch, MaxSteps: *maxSteps, StopAfter: *stopAfter, CommandLine: os.Args,
+		Overwrite: *overwrite, Saved: func(done, _ int) { saved.Store(int64(done)) },
 	}
-	var err error
 	switch {
 	case *ensembleOf != "":
 		_, err = training.Assemble(ctx, cfg, strings.Split(*ensembleOf, ","))
@@ -104,4 +121,58 @@ func run(ctx context.Context) error {
 		_, err = training.Train(ctx, cfg)
 	}
 	return err
+}
+
+// continueLine says, when a signal ends the run, how to continue: the
+// command line as given, with --resume (and without --overwrite, which would
+// discard the state) once an epoch's state is saved, or as given before.
+func continueLine(sig os.Signal, saved int) string {
+	name := "SIGINT"
+	if sig == syscall.SIGTERM {
+		name = "SIGTERM"
+	}
+	switch {
+	case *ensembleOf != "":
+		return fmt.Sprintf("train: interrupted by %s; assemble again with: %s", name, commandLine(os.Args, "--overwrite"))
+	case saved > 0 || *resume:
+		what := "from its saved state"
+		if saved > 0 {
+			what = fmt.Sprintf("after epoch %d of %d", saved, *epochs)
+		}
+		return fmt.Sprintf("train: interrupted by %s; continue %s with: %s", name, what, commandLine(os.Args, "--resume"))
+	}
+	return fmt.Sprintf("train: interrupted by %s before an epoch was saved; start again with: %s", name, commandLine(os.Args, ""))
+}
+
+// commandLine is args as a shell command line that runs this binary again,
+// with the flag extra added, and without --resume and --overwrite unless
+// extra is one of them. A binary that go run built in a temporary folder
+// is "go run ./pipelines/train".
+func commandLine(args []string, extra string) string {
+	prog := args[0]
+	if strings.Contains(prog, string(filepath.Separator)+"go-build") {
+		prog = "go run ./pipelines/train"
+	} else {
+		prog = shellQuote(prog)
+	}
+	parts := []string{prog}
+	for _, a := range args[1:] {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && (name == "resume" || name == "overwrite") {
+			continue
+		}
+		parts = append(parts, shellQuote(a))
+	}
+	if extra != "" {
+		parts = append(parts, extra)
+	}
+	return strings.Join(parts, " ")
+}
+
+// shellQuote quotes s for a POSIX shell where it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
