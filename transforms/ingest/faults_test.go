@@ -196,7 +196,9 @@ func TestRetryAfterInjectedFailure(t *testing.T) {
 	}
 	cfg := faultConfig(t)
 	ref := reference(t, cfg)
-	cfg.FailOnceDir = t.TempDir()
+	failDir := t.TempDir()
+	ingest.SetFailOnceDir(failDir)
+	defer ingest.SetFailOnceDir("")
 	spec, err := cfg.Validate()
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +225,7 @@ func TestRetryAfterInjectedFailure(t *testing.T) {
 			t.Errorf("failed attempt %d left %d temporary files", failures+1, temps)
 		}
 	}
-	markers, _ := os.ReadDir(cfg.FailOnceDir)
+	markers, _ := os.ReadDir(failDir)
 	if failures == 0 || failures > shards || len(markers) != shards {
 		t.Fatalf("%d failed runs and %d shard writers that failed once; want 1 to %d and %d", failures, len(markers), shards, shards)
 	}

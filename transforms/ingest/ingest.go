@@ -29,11 +29,25 @@ type Config struct {
 	Workers int
 	// NoStats skips the statistics tables and the report.
 	NoStats bool
-	// FailOnceDir, for fault tests only, makes each shard writer fail
-	// halfway through its first attempt, leaving a partial temporary file:
-	// the attempt is recorded as a marker file in this local folder, so a
-	// retry, in any process, goes through.
-	FailOnceDir string
+	// MaxFileBytes rejects larger files as too_large before any is read
+	// whole; DefaultMaxFileBytes when 0.
+	MaxFileBytes int64
+}
+
+// DefaultMaxFileBytes, 256 MiB, is 6 times the largest file a
+// DefaultMaxPixels image needs in any format read (an 8-bit RGBA PNG of 40
+// megapixels that does not compress holds 160 MB; JPEGs of that size are
+// 5-40 MB), and a quarter of the TFRecord record limit
+// (tfrecord.MaxRecordSize, 1 GiB), so that --encoding=jpeg, which stores
+// the file in its record, always fits.
+const DefaultMaxFileBytes = 256 << 20
+
+// maxFileBytes is MaxFileBytes with its default.
+func (c *Config) maxFileBytes() int64 {
+	if c.MaxFileBytes <= 0 {
+		return DefaultMaxFileBytes
+	}
+	return c.MaxFileBytes
 }
 
 // Validate checks the parameters and returns the parsed split spec.
@@ -72,6 +86,8 @@ func (c *Config) Validate() (split.Spec, error) {
 		return nil, fmt.Errorf("--limit=%d: want 0 (no limit) or more", c.Limit)
 	case c.MaxPixels < 1:
 		return nil, fmt.Errorf("--max_pixels=%d: want at least 1", c.MaxPixels)
+	case c.maxFileBytes() > tfrecord.MaxRecordSize-recordOverhead:
+		return nil, fmt.Errorf("MaxFileBytes=%d: want at most %d, so that a file fits a TFRecord record", c.MaxFileBytes, tfrecord.MaxRecordSize-recordOverhead)
 	}
 	return spec, nil
 }
@@ -184,7 +200,7 @@ type Result struct {
 func Ingest(s beam.Scope, cfg Config, spec split.Spec) Result {
 	s = s.Scope("Ingest")
 	paths := ListFiles(s, cfg.Input, cfg.Limit)
-	items, badInputs := Inspect(s, paths, cfg.MaxPixels)
+	items, badInputs := Inspect(s, paths, cfg.MaxPixels, cfg.maxFileBytes())
 	kept, dropped, groups := ResolveDuplicates(s, items, cfg.KeepDuplicates)
 	placed := AssignSplits(s, kept, spec, cfg.Seed)
 	shards, shardOutcomes := WriteShards(s, cfg, placed)

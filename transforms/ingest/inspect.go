@@ -69,9 +69,11 @@ func (f *listFn) ProcessElement(ctx context.Context, _ []byte, emit func(string)
 // Inspect reads each file once to hash its content, parses the labels from its
 // name and checks its image header. Files that pass come out as Items; the
 // others as rejected Outcomes with the reason of the first check they failed.
-func Inspect(s beam.Scope, paths beam.PCollection, maxPixels int) (items, rejected beam.PCollection) {
+// Files over maxFileBytes are rejected as too large: their bytes are hashed
+// as they stream, never held whole.
+func Inspect(s beam.Scope, paths beam.PCollection, maxPixels int, maxFileBytes int64) (items, rejected beam.PCollection) {
 	s = s.Scope("Inspect")
-	return beam.ParDo2(s, &inspectFn{MaxPixels: maxPixels}, beam.Reshuffle(s, paths))
+	return beam.ParDo2(s, &inspectFn{MaxPixels: maxPixels, MaxFileBytes: maxFileBytes}, beam.Reshuffle(s, paths))
 }
 
 // inspectBatch is how many files inspectFn reads concurrently: reads are I/O
@@ -79,8 +81,9 @@ func Inspect(s beam.Scope, paths beam.PCollection, maxPixels int) (items, reject
 const inspectBatch = 64
 
 type inspectFn struct {
-	MaxPixels int
-	pending   []string
+	MaxPixels    int
+	MaxFileBytes int64
+	pending      []string
 }
 
 func (f *inspectFn) ProcessElement(ctx context.Context, path string, emit func(Item), reject func(Outcome)) {
@@ -111,7 +114,7 @@ func (f *inspectFn) flush(ctx context.Context, emit func(Item), reject func(Outc
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			item, rej := inspectFile(ctx, p, f.MaxPixels)
+			item, rej := inspectFile(ctx, p, f.MaxPixels, f.MaxFileBytes)
 			results[i] = result{item, rej}
 		}()
 	}
@@ -130,8 +133,9 @@ func (f *inspectFn) flush(ctx context.Context, emit func(Item), reject func(Outc
 }
 
 // inspectFile runs the checks that need no decoding, in the order of the
-// schemas.Reason* list: name, read, empty, header.
-func inspectFile(ctx context.Context, path string, maxPixels int) (Item, *Outcome) {
+// schemas.Reason* list: name, read, empty, header; a file over maxFileBytes
+// is too large before its header is looked at.
+func inspectFile(ctx context.Context, path string, maxPixels int, maxFileBytes int64) (Item, *Outcome) {
 	name := fsio.Base(path)
 	l, nameErr := labels.ParseName(name)
 	size := int64(-1)
@@ -143,14 +147,17 @@ func inspectFile(ctx context.Context, path string, maxPixels int) (Item, *Outcom
 	}
 	head, size, sha, err := readHead(ctx, path)
 	if err != nil {
+		size = -1 // unknown, whichever check rejects the file
 		if le := (*labels.Error)(nil); errors.As(nameErr, &le) {
 			return rej(le.Reason, le.Detail, "")
 		}
-		size = -1
 		return rej(schemas.ReasonReadError, err.Error(), "")
 	}
 	if le := (*labels.Error)(nil); errors.As(nameErr, &le) {
 		return rej(le.Reason, le.Detail, sha)
+	}
+	if maxFileBytes > 0 && size > maxFileBytes {
+		return rej(schemas.ReasonTooLarge, tooLargeDetail(size, maxFileBytes), sha)
 	}
 	info, err = preprocess.Check(head, maxPixels)
 	if pe := (*preprocess.Error)(nil); errors.As(err, &pe) {
@@ -189,4 +196,9 @@ func readHead(ctx context.Context, path string) (head []byte, size int64, sha st
 		return nil, 0, "", err
 	}
 	return head, int64(len(head)) + rest, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// tooLargeDetail says why a file of size bytes is rejected.
+func tooLargeDetail(size, limit int64) string {
+	return fmt.Sprintf("the file holds %d bytes, over the limit of %d bytes (%.0f MiB) a file", size, limit, float64(limit)/(1<<20))
 }

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -83,7 +84,7 @@ func WriteShards(s beam.Scope, cfg Config, items beam.PCollection) (shards, outc
 	keyed := beam.ParDo(s, &assignShardFn{NumShards: cfg.NumShards, ShardMB: cfg.ShardMB, Seed: cfg.Seed}, bySplit)
 	fn := &writeShardFn{
 		Seed: cfg.Seed, Output: cfg.Output, Encoding: cfg.Encoding, Compression: cfg.Compression,
-		ImageSize: cfg.ImageSize, MaxPixels: cfg.MaxPixels, Workers: cfg.Workers, FailOnceDir: cfg.FailOnceDir,
+		ImageSize: cfg.ImageSize, MaxPixels: cfg.MaxPixels, Workers: cfg.Workers, MaxFileBytes: cfg.maxFileBytes(),
 		Labels: !cfg.NoStats, Faces: cfg.Faces,
 	}
 	return beam.ParDo2(s, fn, beam.GroupByKey(s, keyed))
@@ -171,18 +172,33 @@ func ShardFile(stem, compression string) string {
 // batches of nearly one age. Training on such a stream failed: with the 20,111
 // images in one 64×64 shard, validation MAE stayed near 27 years.
 type writeShardFn struct {
-	Seed        int64
-	Output      string
-	Encoding    string
-	Compression string
-	ImageSize   int
-	MaxPixels   int
-	Workers     int
-	FailOnceDir string
-	Labels      bool   // write the shard's part of the labels table
-	Faces       string // faces.ModeDetect: store each image's best face, aligned
-	detector    *faces.Detector
+	Seed         int64
+	Output       string
+	Encoding     string
+	Compression  string
+	ImageSize    int
+	MaxPixels    int
+	Workers      int
+	MaxFileBytes int64  // larger files are rejected unread (Inspect rejects them first)
+	Labels       bool   // write the shard's part of the labels table
+	Faces        string // faces.ModeDetect: store each image's best face, aligned
+	detector     *faces.Detector
 }
+
+// recordOverhead bounds what an Example adds around its image: labels,
+// names, the digest and the framing.
+const recordOverhead = 64 << 10
+
+// fileBudget bounds the bytes of input files that the shard writers of a
+// process hold at once, read but not yet written as records: a decode
+// worker waits for room before it reads a file whole.
+var fileBudget = newByteBudget(1 << 30)
+
+// failOnceDir is a test seam (see export_test.go): when set, each shard
+// writer fails halfway through its first attempt, leaving a partial
+// temporary file; the attempt is recorded as a marker file in this local
+// folder, so that a retry goes through.
+var failOnceDir string
 
 // Setup opens the face detector when faces are aligned: ONNX Runtime on the
 // CPU, one thread per session, since the decode workers call it side by
@@ -245,7 +261,7 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 		outcomes = outcomes[:0]
 		err := f.encodeAll(ctx, items, func(i int, rec []byte, o *Outcome) error {
 			if i == len(items)/2 && f.firstAttempt(stem) {
-				return fmt.Errorf("injected failure of the first attempt (--test_fail_once_dir) after %d of %d records", i, len(items))
+				return fmt.Errorf("injected failure of the first attempt (a test's failOnceDir) after %d of %d records", i, len(items))
 			}
 			progress.Add(1)
 			if o.Status == StatusWritten {
@@ -287,12 +303,12 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, stem string, iter fun
 }
 
 // firstAttempt reports whether this is the first attempt at the shard when
-// FailOnceDir is set, recording the attempt; it is false otherwise.
+// failOnceDir is set, recording the attempt; it is false otherwise.
 func (f *writeShardFn) firstAttempt(stem string) bool {
-	if f.FailOnceDir == "" {
+	if failOnceDir == "" {
 		return false
 	}
-	m, err := os.OpenFile(filepath.Join(f.FailOnceDir, stem), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	m, err := os.OpenFile(filepath.Join(failOnceDir, stem), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return false // attempted before
 	}
@@ -320,6 +336,20 @@ func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The feeder takes each file's bytes from fileBudget, in order, before
+	// handing it out; the writer gives them back once the record is
+	// written. Taken in order, they cannot deadlock: the oldest item not
+	// yet written always holds its share.
+	held := make([]int64, len(items))
+	var heldMu sync.Mutex
+	fed := make(chan struct{})
+	defer func() { // after the feeder stops, give back what was not written
+		cancel()
+		<-fed
+		for _, n := range held {
+			fileBudget.release(n)
+		}
+	}()
 	jobs := make(chan int)
 	free := make(chan []byte, window)
 	for w := 0; w < workers; w++ {
@@ -340,6 +370,7 @@ func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i
 	// takes a token per job and the writer returns it after the write.
 	tokens := make(chan struct{}, window)
 	go func() {
+		defer close(fed)
 		defer close(jobs)
 		for i := range items {
 			select {
@@ -347,6 +378,13 @@ func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i
 			case <-ctx.Done():
 				return
 			}
+			n := fileBudget.share(items[i].Size)
+			if fileBudget.acquire(ctx, n) != nil {
+				return
+			}
+			heldMu.Lock()
+			held[i] = n
+			heldMu.Unlock()
 			select {
 			case jobs <- i:
 			case <-ctx.Done():
@@ -374,6 +412,10 @@ func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i
 			}
 		}
 		s.rec, s.out = nil, Outcome{}
+		heldMu.Lock()
+		fileBudget.release(held[i])
+		held[i] = 0
+		heldMu.Unlock()
 		<-tokens
 	}
 	return nil
@@ -393,7 +435,10 @@ func (e *encoder) encode(ctx context.Context, it *Item, buf []byte) ([]byte, Out
 	rej := func(reason, detail string) ([]byte, Outcome, error) {
 		return nil, it.outcome(StatusRejected, reason, detail), nil
 	}
-	data, err := fsio.ReadFile(ctx, it.Path)
+	data, err := readLimited(ctx, it.Path, e.fn.MaxFileBytes)
+	if errors.Is(err, errTooLarge) {
+		return rej(schemas.ReasonTooLarge, err.Error())
+	}
 	if err != nil {
 		return rej(schemas.ReasonReadError, err.Error())
 	}
@@ -446,4 +491,84 @@ func (e *encoder) encode(ctx context.Context, it *Item, buf []byte) ([]byte, Out
 	o := it.outcome(StatusWritten, "", "")
 	o.Grayscale = info.Grayscale
 	return example.AppendEncode(buf[:0], &rec), o, nil
+}
+
+// errTooLarge is wrapped by readLimited's error for a file over its limit.
+var errTooLarge = errors.New("file too large")
+
+// readLimited reads a whole file of at most limit bytes (no limit when
+// limit ≤ 0), reading no more than limit+1 bytes of a larger one.
+func readLimited(ctx context.Context, path string, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		return fsio.ReadFile(ctx, path)
+	}
+	fs, err := fsio.FS(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := fs.OpenRead(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %s", errTooLarge, tooLargeDetail(int64(len(data)), limit))
+	}
+	return data, nil
+}
+
+// byteBudget is a counting semaphore of bytes.
+type byteBudget struct {
+	mu    sync.Mutex
+	total int64
+	free  int64
+	peak  int64         // most bytes held at once, for tests
+	freed chan struct{} // closed, and replaced, when bytes are given back
+}
+
+func newByteBudget(total int64) *byteBudget {
+	return &byteBudget{total: total, free: total, freed: make(chan struct{})}
+}
+
+// share is what a file of size bytes takes: its size (at least 1 byte,
+// so that empty and unknown sizes count), at most the whole budget.
+func (b *byteBudget) share(size int64) int64 {
+	return min(max(size, 1), b.total)
+}
+
+// acquire waits until n bytes are free and takes them, or returns the
+// context's error.
+func (b *byteBudget) acquire(ctx context.Context, n int64) error {
+	for {
+		b.mu.Lock()
+		if b.free >= n {
+			b.free -= n
+			b.peak = max(b.peak, b.total-b.free)
+			b.mu.Unlock()
+			return nil
+		}
+		freed := b.freed
+		b.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// release gives n bytes back.
+func (b *byteBudget) release(n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.free += n
+	close(b.freed)
+	b.freed = make(chan struct{})
+	b.mu.Unlock()
 }
