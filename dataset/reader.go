@@ -291,6 +291,9 @@ func (d *decoder) decode(j job, rec *example.Record) (decoded, error) {
 	if err := example.Parse(j.data, rec); err != nil {
 		return decoded{}, fmt.Errorf("dataset: %s: record %d: %w", j.name, j.seq, err)
 	}
+	if rec.ImageJPEG == nil && rec.Channels != 3 { // a JPEG is decoded to RGB whatever it holds
+		return decoded{}, fmt.Errorf("dataset: %s: record %d (%s): %d channels, want 3 (RGB)", j.name, j.seq, rec.Filename, rec.Channels)
+	}
 	var img []float32
 	switch {
 	case rec.Image != nil:
