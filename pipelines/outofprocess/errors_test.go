@@ -49,7 +49,11 @@ func TestFailuresFitOnOneLine(t *testing.T) {
 	blockedIngest := dir("blocked-ingest", "tfrecords") // a file where ingest makes its shards folder
 	blockedScore := dir("blocked-score", "predictions")
 	model := dir("model")
-	if err := os.WriteFile(filepath.Join(model, "model.json"), []byte(`{"format_version": 1, "task": "age"}`), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(model, "model.json"), []byte(`{"format_version": 1, "task": "age", "backbone": "cnn-xs", "input_size": 24, "preprocessing": {"stored_size": 24}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hostile := dir("hostile-model") // a model.json that made scoring die of out-of-memory
+	if err := os.WriteFile(filepath.Join(hostile, "model.json"), []byte(`{"format_version": 1, "task": "age", "backbone": "cnn-xs", "input_size": 100000, "preprocessing": {"stored_size": 24}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -76,6 +80,8 @@ func TestFailuresFitOnOneLine(t *testing.T) {
 			"score: writing " + blockedScore + "/predictions/part-00000-of-00001.parquet: ", "score: the pipeline failed in transforms/score.scoreFn"},
 		{"model folder incomplete", "score", []string{"--input=" + sample, "--output=" + filepath.Join(tmp, "o4"), "--model=" + model},
 			"score: model folder " + model + " is incomplete: no checkpoint/", ""},
+		{"model input size 100000", "score", []string{"--input=" + sample, "--output=" + filepath.Join(tmp, "o6"), "--model=" + hostile},
+			"score: " + filepath.Join(hostile, "model.json") + ": input_size 100000: want 8 to 1024", ""},
 		{"Beam's --labels", "score", []string{"--input=" + sample, "--output=" + filepath.Join(tmp, "o5"), "--labels=on"},
 			"score: --labels=on: --labels is Dataflow's job labels flag", ""},
 		{"train without data", "train", []string{"--data=" + empty, "--out=" + filepath.Join(tmp, "m")},
