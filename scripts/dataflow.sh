@@ -26,7 +26,9 @@
 #
 # Credentials: `gcloud auth application-default login`, or
 # GOOGLE_APPLICATION_CREDENTIALS pointing at a service account key. Add
-# --dry_run to print the job without submitting it.
+# --dry_run to build the job without submitting it: it prints a summary
+# (stages, worker binary, staging path, input files) and writes the job's
+# JSON to a file it names; it needs neither credentials nor the network.
 set -euo pipefail
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 cd "$(dirname "$0")/.."
@@ -75,9 +77,5 @@ if [ "$(go env GOHOSTOS)/$(go env GOHOSTARCH)" != linux/amd64 ]; then
 	launcher=$out/$pipeline-launcher
 	go build -o "$launcher" "./pipelines/$pipeline"
 fi
-extra=()
-if printf '%s\n' "$@" | grep -q -- '^--\{0,1\}-dry_run\(=true\)\{0,1\}$'; then
-	extra=(--log_level=info) # the runner prints the job at level info
-fi
 echo "dataflow.sh: submitting $pipeline" >&2
-exec "$launcher" --runner=dataflow --worker_binary="$worker" "${extra[@]}" "$@"
+exec "$launcher" --runner=dataflow --worker_binary="$worker" "$@"

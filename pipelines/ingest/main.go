@@ -24,7 +24,6 @@ import (
 	"github.com/facepipe/facepipe/internal/beamrun"
 	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
-	"github.com/facepipe/facepipe/internal/outlock"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/ingest"
 	"github.com/facepipe/facepipe/transforms/preprocess"
@@ -54,7 +53,6 @@ var (
 	logLevel       = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
 	cpuProfile     = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile     = flag.String("memprofile", "", "write a heap profile taken at the peak live heap to this file")
-	allowEmpty     = flag.Bool("allow_empty", false, "exit 0 when no record is written (every input rejected); by default such a run fails on one line giving the rejects by reason")
 )
 
 func main() {
@@ -106,12 +104,6 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
-	// One run at a time into an output: a second stops here, naming the first.
-	release, err := outlock.ForRun(ctx, "output", cfg.Output, "ingest")
-	if err != nil {
-		return err
-	}
-	defer release()
 	if !cli.NotSubmitted() { // a job that is only printed or saved leaves the output alone
 		n, err := ingest.PrepareOutput(ctx, cfg.Output)
 		if err != nil {
@@ -125,6 +117,9 @@ func run(ctx context.Context) error {
 	start := time.Now()
 	p, s := beam.NewPipelineWithRoot()
 	ingest.Ingest(s, cfg, spec)
+	if beamrun.IsDryRun() {
+		return beamrun.DryRun(ctx, p, "ingest", []beamrun.Path{{Flag: "input", Value: cfg.Input, Input: true}, {Flag: "output", Value: cfg.Output}}, os.Stderr)
+	}
 	if err := beamrun.Run(ctx, p); err != nil {
 		return err
 	}
@@ -157,8 +152,5 @@ func printSummary(ctx context.Context, out string, wall time.Duration) error {
 	fmt.Fprintf(&b, "  duplicate groups: %d (%d files)\n", m.Counts.DuplicateGroups, m.Counts.DuplicateFiles)
 	fmt.Fprintf(&b, "  output: %s\n", out)
 	fmt.Fprint(os.Stderr, b.String())
-	if m.Counts.Written == 0 && !*allowEmpty {
-		return cli.EmptyRun("0 records written", m.Counts.Inputs, m.Counts.RejectsByReason)
-	}
 	return nil
 }

@@ -25,7 +25,6 @@ import (
 	"github.com/facepipe/facepipe/internal/beamrun"
 	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
-	"github.com/facepipe/facepipe/internal/outlock"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/models"
 	"github.com/facepipe/facepipe/transforms/preprocess"
@@ -60,7 +59,6 @@ var (
 	workers      = flag.Int("workers", 0, "decode goroutines per worker (0: one per core)")
 	logLevel     = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
 	cpuProfile   = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
-	allowEmpty   = flag.Bool("allow_empty", false, "exit 0 when no image is scored (every input rejected); by default such a run fails on one line giving the rejects by reason")
 )
 
 // ttaFlag defines --tta, which is auto unless set.
@@ -132,12 +130,6 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
-	// One run at a time into an output: a second stops here, naming the first.
-	release, err := outlock.ForRun(ctx, "output", cfg.Output, "score")
-	if err != nil {
-		return err
-	}
-	defer release()
 	for _, m := range append(slices.Clone(cfg.Models), cfg.FaceModels...) {
 		if m != score.BundledModel && m != score.BundledFaceModel {
 			if err := cli.CheckPaths(cli.Runner(), map[string]string{"model": m}, nil); err != nil {
@@ -145,24 +137,23 @@ func run(ctx context.Context) error {
 			}
 		}
 	}
-	// Open the models here once, so that a bad --model fails before the
-	// pipeline starts, and to name them in the summary.
-	b, backendName, err := score.Backend(cfg.Backend)
-	if err != nil {
-		return err
-	}
-	ids, err := describeModels(ctx, cfg, b)
+	ids, backendName, err := openModels(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "score: models %s on backend %s\n", strings.Join(ids, ", "), backendName)
-	if err := fsio.Remove(ctx, fsio.Join(cfg.Output, score.SummaryFile)); err != nil && fsio.Exists(ctx, fsio.Join(cfg.Output, score.SummaryFile)) {
+	if cli.NotSubmitted() {
+		// A job that is only printed or saved leaves the output alone.
+	} else if err := fsio.Remove(ctx, fsio.Join(cfg.Output, score.SummaryFile)); err != nil && fsio.Exists(ctx, fsio.Join(cfg.Output, score.SummaryFile)) {
 		return err
 	}
 
 	start := time.Now()
 	p, s := beam.NewPipelineWithRoot()
 	score.WriteSummary(s, cfg, score.Score(s, cfg), ids)
+	if beamrun.IsDryRun() {
+		return beamrun.DryRun(ctx, p, "score", []beamrun.Path{{Flag: "input", Value: cfg.Input, Input: true}, {Flag: "output", Value: cfg.Output}}, os.Stderr)
+	}
 	if err := beamrun.Run(ctx, p); err != nil {
 		return err
 	}
@@ -171,6 +162,35 @@ func run(ctx context.Context) error {
 		return nil
 	}
 	return printSummary(ctx, cfg.Output, time.Since(start))
+}
+
+// openModels opens the run's models once, so that a bad --model fails
+// before the pipeline starts, and names them for the summary. A Dataflow dry
+// run never needs the network: there, ONNX Runtime or a gs:// model that
+// can't be reached from this machine is a warning (the workers set them up
+// when the job runs).
+func openModels(ctx context.Context, cfg score.Config) (ids []string, backendName string, err error) {
+	dry := beamrun.IsDryRun()
+	all := append(slices.Clone(cfg.Models), cfg.FaceModels...)
+	if dry {
+		beamrun.BeginDryRun() // Beam's warnings (a bucket that can't be reached) go into its summary
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+	}
+	b, backendName, err := score.Backend(cfg.Backend)
+	if err != nil && dry && strings.HasPrefix(cfg.Backend, "onnx") {
+		beamrun.Warn("--backend=%s can't be set up on this machine (the workers set it up when the job runs): %v", cfg.Backend, err)
+		return all, cfg.Backend, nil
+	} else if err != nil {
+		return nil, "", err
+	}
+	ids, err = describeModels(ctx, cfg, b)
+	if err != nil && dry && slices.ContainsFunc(all, fsio.IsGCS) {
+		beamrun.Warn("the models can't be opened from this machine (the workers open them when the job runs): %v", err)
+		return all, backendName, nil
+	}
+	return ids, backendName, err
 }
 
 // faceModels resolves --face_model: auto is the bundled face models with
@@ -256,9 +276,6 @@ func printSummary(ctx context.Context, out string, wall time.Duration) error {
 	fmt.Fprintf(os.Stderr, "  predictions: %s/%s/*.parquet (one row per face)\n", out, score.PredictionsDir)
 	if *annotate > 0 {
 		fmt.Fprintf(os.Stderr, "  annotated photos: %s/%s/\n", out, score.AnnotatedDir)
-	}
-	if sum.Scored == 0 && !*allowEmpty {
-		return cli.EmptyRun("0 images scored", sum.Inputs, sum.RejectsByReason)
 	}
 	return nil
 }
