@@ -24,6 +24,7 @@ import (
 	"github.com/facepipe/facepipe/internal/beamrun"
 	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/outlock"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/ingest"
 	"github.com/facepipe/facepipe/transforms/preprocess"
@@ -53,6 +54,7 @@ var (
 	logLevel       = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
 	cpuProfile     = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile     = flag.String("memprofile", "", "write a heap profile taken at the peak live heap to this file")
+	allowEmpty     = flag.Bool("allow_empty", false, "exit 0 when no record is written (every input rejected); by default such a run fails on one line giving the rejects by reason")
 )
 
 func main() {
@@ -104,6 +106,12 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
+	// One run at a time into an output: a second stops here, naming the first.
+	release, err := outlock.ForRun(ctx, "output", cfg.Output, "ingest")
+	if err != nil {
+		return err
+	}
+	defer release()
 	if !cli.NotSubmitted() { // a job that is only printed or saved leaves the output alone
 		n, err := ingest.PrepareOutput(ctx, cfg.Output)
 		if err != nil {
@@ -152,5 +160,8 @@ func printSummary(ctx context.Context, out string, wall time.Duration) error {
 	fmt.Fprintf(&b, "  duplicate groups: %d (%d files)\n", m.Counts.DuplicateGroups, m.Counts.DuplicateFiles)
 	fmt.Fprintf(&b, "  output: %s\n", out)
 	fmt.Fprint(os.Stderr, b.String())
+	if m.Counts.Written == 0 && !*allowEmpty {
+		return cli.EmptyRun("0 records written", m.Counts.Inputs, m.Counts.RejectsByReason)
+	}
 	return nil
 }

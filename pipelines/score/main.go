@@ -25,6 +25,7 @@ import (
 	"github.com/facepipe/facepipe/internal/beamrun"
 	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/outlock"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/models"
 	"github.com/facepipe/facepipe/transforms/preprocess"
@@ -59,6 +60,7 @@ var (
 	workers      = flag.Int("workers", 0, "decode goroutines per worker (0: one per core)")
 	logLevel     = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
 	cpuProfile   = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	allowEmpty   = flag.Bool("allow_empty", false, "exit 0 when no image is scored (every input rejected); by default such a run fails on one line giving the rejects by reason")
 )
 
 // ttaFlag defines --tta, which is auto unless set.
@@ -130,6 +132,12 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
+	// One run at a time into an output: a second stops here, naming the first.
+	release, err := outlock.ForRun(ctx, "output", cfg.Output, "score")
+	if err != nil {
+		return err
+	}
+	defer release()
 	for _, m := range append(slices.Clone(cfg.Models), cfg.FaceModels...) {
 		if m != score.BundledModel && m != score.BundledFaceModel {
 			if err := cli.CheckPaths(cli.Runner(), map[string]string{"model": m}, nil); err != nil {
@@ -276,6 +284,9 @@ func printSummary(ctx context.Context, out string, wall time.Duration) error {
 	fmt.Fprintf(os.Stderr, "  predictions: %s/%s/*.parquet (one row per face)\n", out, score.PredictionsDir)
 	if *annotate > 0 {
 		fmt.Fprintf(os.Stderr, "  annotated photos: %s/%s/\n", out, score.AnnotatedDir)
+	}
+	if sum.Scored == 0 && !*allowEmpty {
+		return cli.EmptyRun("0 images scored", sum.Inputs, sum.RejectsByReason)
 	}
 	return nil
 }
