@@ -44,7 +44,7 @@ step "ingest: $out/sample -> $out/ingest"
 "$out/bin/ingest" --input="$out/sample" --output="$out/ingest"
 
 step "train: a short age and gender model (8 epochs at 64x64, batches of 16) -> $out/models/both"
-"$out/bin/train" --data="$out/ingest" --task=both --input_size=64 --batch=16 --epochs=8 --out="$out/models/both"
+"$out/bin/train" --data="$out/ingest" --task=both --input_size=64 --batch=16 --epochs=8 --out="$out/models/both" --overwrite
 
 step "score: the sample with the model just trained -> $out/scored-trained"
 "$out/bin/score" --input="$out/sample" --output="$out/scored-trained" --model="$out/models/both" --faces=whole
