@@ -369,14 +369,43 @@ func WriteAtomic(ctx context.Context, p string, write func(w io.Writer) error) (
 		w.Close()
 		return err
 	}
+	// A local file reaches the disk before its name does, and the name
+	// after the rename: without both, an OS crash (not a process crash)
+	// may leave the final name on an empty or partial file. Cloud Storage
+	// makes an object durable when its upload completes.
+	if s, ok := w.(interface{ Sync() error }); ok {
+		if err = syncFile(s); err != nil {
+			w.Close()
+			return fmt.Errorf("syncing %s: %w", tmp, err)
+		}
+	}
 	if err = w.Close(); err != nil {
 		return fmt.Errorf("closing %s: %w", tmp, err)
 	}
 	if err = filesystem.Rename(ctx, f, tmp, p); err != nil {
 		return fmt.Errorf("renaming %s to %s: %w", tmp, p, err)
 	}
+	if !IsGCS(p) {
+		if err = syncDir(filepath.Dir(p)); err != nil {
+			return fmt.Errorf("syncing the folder of %s: %w", p, err)
+		}
+	}
 	return nil
 }
+
+// syncFile and syncDir flush a written file and a folder's entries to disk;
+// tests replace them to see the order of the steps.
+var (
+	syncFile = func(s interface{ Sync() error }) error { return s.Sync() }
+	syncDir  = func(dir string) error {
+		d, err := os.Open(dir)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return d.Sync()
+	}
+)
 
 // WriteFile writes data to p atomically.
 func WriteFile(ctx context.Context, p string, data []byte) error {

@@ -49,4 +49,7 @@ func (w *writeBehind) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Sync flushes the file to disk.
+func (w *writeBehind) Sync() error { return w.f.Sync() }
+
 func (w *writeBehind) Close() error { return w.f.Close() }
