@@ -2,7 +2,6 @@ package score
 
 import (
 	"bytes"
-	"container/heap"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -122,7 +121,7 @@ func (f *writeSummaryFn) ProcessElement(ctx context.Context, _ int, iter func(*F
 	// need stays in memory, and nothing goes through a shuffle.
 	var preds []evaluate.Prediction
 	var paths []string // of preds, to order them by path
-	sheet := &firstPaths{n: f.Cfg.ContactSheet}
+	sheet := newSheetSample(f.Cfg.ContactSheet)
 	annotate := newPhotoSample(f.Cfg.Annotate)
 	for _, part := range sum.Predictions {
 		err := readPredictions(ctx, fsio.Join(f.Cfg.Output, part.File), func(sc Scored) {
@@ -157,14 +156,23 @@ func (f *writeSummaryFn) ProcessElement(ctx context.Context, _ int, iter func(*F
 		}
 		sum.Metrics = &report.Overall
 	}
-	if items := sheet.sorted(); len(items) > 0 {
-		png, err := contactSheet(ctx, items)
+	sheetPath := fsio.Join(f.Cfg.Output, ContactSheetFile)
+	if items := sheet.pick(sum.Labels); len(items) > 0 {
+		png, err := contactSheet(ctx, items, sheetLegend(len(items), sum.Faces, sum.Labels))
 		if err != nil {
 			return err
 		}
-		if err := fsio.WriteFile(ctx, fsio.Join(f.Cfg.Output, ContactSheetFile), png); err != nil {
+		if err := fsio.WriteFile(ctx, sheetPath, png); err != nil {
 			return err
 		}
+	} else if fsio.Exists(ctx, sheetPath) {
+		// An earlier run's sheet would pass for this run's.
+		if err := fsio.Remove(ctx, sheetPath); err != nil {
+			return err
+		}
+	}
+	if sum.RejectsByReason == nil {
+		sum.RejectsByReason = []schemas.ReasonCount{} // [] in summary.json, not null
 	}
 	if err := writeAnnotated(ctx, f.Cfg.Output, annotate.groups(), f.Cfg.MaxPixels); err != nil {
 		return err
@@ -234,51 +242,21 @@ func (b byPath) Swap(i, j int) {
 	b.preds[i], b.preds[j] = b.preds[j], b.preds[i]
 }
 
-// firstPaths keeps the n scored images with the smallest paths: a max-heap
-// on the path, so memory stays at n whatever the number of images.
-type firstPaths struct {
-	n     int
-	items []Scored
-}
-
-func (h *firstPaths) Len() int           { return len(h.items) }
-func (h *firstPaths) Less(i, j int) bool { return h.items[i].Path > h.items[j].Path }
-func (h *firstPaths) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *firstPaths) Push(x any)         { h.items = append(h.items, x.(Scored)) }
-func (h *firstPaths) Pop() any {
-	last := h.items[len(h.items)-1]
-	h.items = h.items[:len(h.items)-1]
-	return last
-}
-
-func (h *firstPaths) add(sc Scored) {
-	switch {
-	case h.n <= 0:
-	case len(h.items) < h.n:
-		heap.Push(h, sc)
-	case sc.Path < h.items[0].Path:
-		h.items[0] = sc
-		heap.Fix(h, 0)
-	}
-}
-
-// sorted returns the kept images in path order.
-func (h *firstPaths) sorted() []Scored {
-	out := slices.Clone(h.items)
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
-}
-
-// contactSheet draws a grid of the images with their predicted (and, when
-// known, true) age and gender, 8 to a row.
-func contactSheet(ctx context.Context, items []Scored) ([]byte, error) {
-	const cell, caption, cols = 128, 30, 8
+// contactSheet draws the legend's lines, then a grid of the images with
+// their predicted (and, when known, true) age and gender, 8 to a row.
+func contactSheet(ctx context.Context, items []Scored, legend []string) ([]byte, error) {
+	const cell, caption, cols, line = 128, 30, 8, 16
 	rows := (len(items) + cols - 1) / cols
-	sheet := image.NewRGBA(image.Rect(0, 0, cols*cell, rows*(cell+caption)))
+	top := len(legend)*line + 8
+	sheet := image.NewRGBA(image.Rect(0, 0, cols*cell, top+rows*(cell+caption)))
 	draw.Draw(sheet, sheet.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
 	face := basicfont.Face7x13
+	for i, l := range legend {
+		d := font.Drawer{Dst: sheet, Src: image.NewUniform(color.Black), Face: face, Dot: fixed.P(4, (i+1)*line)}
+		d.DrawString(l)
+	}
 	for i, it := range items {
-		x0, y0 := (i%cols)*cell, (i/cols)*(cell+caption)
+		x0, y0 := (i%cols)*cell, top+(i/cols)*(cell+caption)
 		if thumb, err := faceThumbnail(ctx, it, cell-4); err == nil {
 			draw.Draw(sheet, image.Rect(x0+2, y0+2, x0+cell-2, y0+cell-2), thumb, image.Point{}, draw.Src)
 		}
