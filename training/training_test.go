@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -219,22 +220,36 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 }
 
+// TestEarlyStopping builds a run that must stop early: at a learning rate
+// of 1e-30 (0 is refused) the float32 weights barely move (zero biases
+// become about 1e-30), and BatchNorm is recalibrated on the same first
+// train images before every validation, so every epoch validates as the
+// first to within float rounding. Improving is being strictly better, so
+// no later epoch improves for long, and with patience 2 the run must stop
+// 2 epochs after its best, far short of its 12. Without early stopping it
+// runs all 12.
 func TestEarlyStopping(t *testing.T) {
 	cfg := config(t, model.TaskAge)
-	cfg.Epochs, cfg.Patience, cfg.LR = 14, 1, 5e-2
+	cfg.Epochs, cfg.Patience, cfg.LR, cfg.WeightDecay, cfg.MaxSteps = 12, 2, 1e-30, 0, 2
 	res, err := training.Train(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	best := res.Card.BestEpoch
-	if len(res.Curve) == cfg.Epochs {
-		t.Skipf("no early stop in this run (best epoch %d)", best)
+	if len(res.Curve) == cfg.Epochs || len(res.Curve) != best+cfg.Patience {
+		t.Fatalf("ran %d of %d epochs with best %d and patience %d; want a stop %d epochs after the best (curve %+v)",
+			len(res.Curve), cfg.Epochs, best, cfg.Patience, cfg.Patience, res.Curve)
 	}
-	if len(res.Curve) != best+cfg.Patience {
-		t.Errorf("stopped after %d epochs with best %d and patience %d", len(res.Curve), best, cfg.Patience)
+	for i, e := range res.Curve {
+		if math.Abs(e.ValMAE-res.Curve[0].ValMAE) > 1e-4 {
+			t.Errorf("epoch %d: valid MAE %v, the first had %v: the weights moved at a learning rate of 1e-30", i+1, e.ValMAE, res.Curve[0].ValMAE)
+		}
+	}
+	if !strings.Contains(cfg.Log.(*bytes.Buffer).String(), "early stop") {
+		t.Errorf("the log does not say it stopped early:\n%s", cfg.Log)
 	}
 	if got := validMAE(t, cfg); math.Abs(got-res.Curve[best-1].ValMAE) > 1e-4 {
-		t.Errorf("restored weights give valid MAE %.5f, best epoch had %.5f", got, res.Curve[best-1].ValMAE)
+		t.Errorf("restored weights give valid MAE %.5f, the best epoch had %.5f", got, res.Curve[best-1].ValMAE)
 	}
 }
 
