@@ -199,7 +199,7 @@ type Result struct {
 // table, the statistics tables and the report and, last, the manifest.
 func Ingest(s beam.Scope, cfg Config, spec split.Spec) Result {
 	s = s.Scope("Ingest")
-	paths := ListFiles(s, cfg.Input, cfg.Limit)
+	paths := ListFiles(s, cfg.Input, cfg.Output, cfg.Limit)
 	items, badInputs := Inspect(s, paths, cfg.MaxPixels, cfg.maxFileBytes())
 	kept, dropped, groups := ResolveDuplicates(s, items, cfg.KeepDuplicates)
 	placed := AssignSplits(s, kept, spec, cfg.Seed)

@@ -36,15 +36,18 @@ func init() {
 }
 
 // ListFiles expands an input spec (folder, glob or single file, local or
-// gs://) into the sorted paths of its files; limit > 0 keeps the first limit.
-func ListFiles(s beam.Scope, spec string, limit int) beam.PCollection {
+// gs://) into the sorted paths of its files, less those under the output
+// folder when it is inside the input (see fsio.Outside); limit > 0 keeps
+// the first limit.
+func ListFiles(s beam.Scope, spec, output string, limit int) beam.PCollection {
 	s = s.Scope("ListFiles")
-	return beam.ParDo(s, &listFn{Spec: spec, Limit: limit}, beam.Impulse(s))
+	return beam.ParDo(s, &listFn{Spec: spec, Output: output, Limit: limit}, beam.Impulse(s))
 }
 
 type listFn struct {
-	Spec  string
-	Limit int
+	Spec   string
+	Output string
+	Limit  int
 }
 
 func (f *listFn) ProcessElement(ctx context.Context, _ []byte, emit func(string)) error {
@@ -52,6 +55,7 @@ func (f *listFn) ProcessElement(ctx context.Context, _ []byte, emit func(string)
 	if err != nil {
 		return err
 	}
+	files = fsio.Outside(f.Spec, files, f.Output)
 	if len(files) == 0 {
 		return fmt.Errorf("no files match --input=%s", f.Spec)
 	}

@@ -120,15 +120,17 @@ type Output struct {
 // predictions; then the rejects table.
 func Score(s beam.Scope, cfg Config) Output {
 	s = s.Scope("Score")
-	keyed := beam.ParDo(s, &listFn{Spec: cfg.Input, PerPart: cfg.FilesPerPart}, beam.Impulse(s))
+	keyed := beam.ParDo(s, &listFn{Spec: cfg.Input, Output: cfg.Output, PerPart: cfg.FilesPerPart}, beam.Impulse(s))
 	parts, rejected := beam.ParDo2(s, &scoreFn{Cfg: cfg}, beam.GroupByKey(s, keyed))
 	return Output{Inputs: stats.CountElms(s, keyed), Parts: parts, Rejects: rejects.Write(s, cfg.Output, rejected)}
 }
 
-// listFn lists the inputs and spreads them over parts of about PerPart
-// images, by a hash of the path.
+// listFn lists the inputs, less those under the output folder when it is
+// inside the input (see fsio.Outside), and spreads them over parts of about
+// PerPart images, by a hash of the path.
 type listFn struct {
 	Spec    string
+	Output  string
 	PerPart int
 }
 
@@ -137,6 +139,7 @@ func (f *listFn) ProcessElement(ctx context.Context, _ []byte, emit func(int64, 
 	if err != nil {
 		return err
 	}
+	files = fsio.Outside(f.Spec, files, f.Output)
 	if len(files) == 0 {
 		return fmt.Errorf("no files match --input=%s", f.Spec)
 	}

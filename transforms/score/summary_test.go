@@ -1,13 +1,16 @@
 package score_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/facepipe/facepipe/internal/fixtures"
+	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/transforms/score"
@@ -58,5 +61,27 @@ func TestSummaryAndContactSheetOnRerun(t *testing.T) {
 	runScore(t, cfg)
 	if _, err := os.Stat(filepath.Join(out, score.ContactSheetFile)); !os.IsNotExist(err) {
 		t.Errorf("a rerun without --contact_sheet left the earlier sheet: %v", err)
+	}
+}
+
+// TestScoreOutputInsideInput scores a folder into a folder inside it, twice:
+// the rerun scores the same images, not the first run's files (its
+// Parquet, JSON and contact sheet), and says so on stderr.
+func TestScoreOutputInsideInput(t *testing.T) {
+	models, _ := trainTiny(t)
+	in, files := ingesttest.Generate(t, fixtures.Options{Good: 6, Size: 48, Seed: 13})
+	out := filepath.Join(in, "scored")
+	var notes bytes.Buffer
+	fsio.ListNotes = &notes
+	defer func() { fsio.ListNotes = os.Stderr }()
+	cfg := scoreConfig(in, out, filepath.Join(models, model.TaskAge))
+	for run := 1; run <= 2; run++ {
+		sum := runScore(t, cfg)
+		if sum.Inputs != len(files) || sum.Scored != len(files) {
+			t.Errorf("run %d: %d inputs, %d scored; want the %d fixtures", run, sum.Inputs, sum.Scored, len(files))
+		}
+	}
+	if !strings.Contains(notes.String(), "under the output folder "+out+", which is inside the input") {
+		t.Errorf("notes %q, want one about the skipped output folder", notes.String())
 	}
 }
