@@ -257,15 +257,7 @@ func Preprocess(data []byte, o Options, dst []float32) ([]float32, Info, error) 
 func Quantize(dst []uint8, src []float32) []uint8 {
 	dst = grow(dst[:0], len(src))
 	for i, v := range src {
-		q := v*255 + 0.5
-		switch {
-		case q <= 0:
-			dst[i] = 0
-		case q >= 255:
-			dst[i] = 255
-		default:
-			dst[i] = uint8(q)
-		}
+		dst[i] = uint8(min(max(v*255+0.5, 0), 255))
 	}
 	return dst
 }
