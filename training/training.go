@@ -312,27 +312,31 @@ func trainLocal(ctx context.Context, cfg Config) (*Result, error) {
 			sinceBest++
 		}
 		fmt.Fprintf(cfg.Log, "epoch %d/%d: %s%s\n", epoch+1, cfg.Epochs, describe(spec, cfg.Refit, st.Curve[epoch]), mark)
-		// The checkpoint and resume.json describe the same epoch: Ctrl-C
-		// waits for both.
+		// The checkpoint, resume.json and their copy in a gs:// Out
+		// describe the same epoch, and Saved is told of it: Ctrl-C waits
+		// for them all, so the line saying how to continue is exact.
 		err = interrupt.Critical(func() error {
 			if err := resume.Save(); err != nil {
 				return fmt.Errorf("saving the resume checkpoint: %w", err)
 			}
-			return writeJSON(filepath.Join(cfg.Out, stateFile), st)
+			if err := writeJSON(filepath.Join(cfg.Out, stateFile), st); err != nil {
+				return err
+			}
+			if err := WriteCurve(cfg.Out, spec, cfg.Refit, st.Curve); err != nil {
+				return err
+			}
+			if cfg.mirror != nil {
+				if err := cfg.mirror(); err != nil {
+					return err
+				}
+			}
+			if cfg.Saved != nil {
+				cfg.Saved(len(st.Curve), cfg.Epochs)
+			}
+			return nil
 		})
 		if err != nil {
 			return nil, err
-		}
-		if err := WriteCurve(cfg.Out, spec, cfg.Refit, st.Curve); err != nil {
-			return nil, err
-		}
-		if cfg.mirror != nil {
-			if err := cfg.mirror(); err != nil {
-				return nil, err
-			}
-		}
-		if cfg.Saved != nil {
-			cfg.Saved(len(st.Curve), cfg.Epochs)
 		}
 	}
 	return finish(ctx, &cfg, src, backend, backendName, spec, st)
@@ -755,6 +759,11 @@ func finish(ctx context.Context, cfg *Config, src *dataset.Source, backend compu
 	}
 	if !cfg.Refit {
 		card.Valid = validMetrics(cfg.Task, best)
+	}
+	if ts, err := writeTrainingSet(ctx, cfg, src); err != nil {
+		fmt.Fprintf(cfg.Log, "train: warning: the training images were not recorded, so score can't warn when it scores them: %v\n", err)
+	} else {
+		fmt.Fprintf(cfg.Log, "train: %s: the content hashes of the %d images of %s\n", model.TrainingSetFile, ts.Len(), ts.Splits)
 	}
 	// Load reads the card: write it before reloading the kept weights.
 	if model.IsONNXBackbone(cfg.Backbone) {
