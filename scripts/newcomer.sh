@@ -3,7 +3,8 @@
 # temporary folder and, with an empty HOME, GOCACHE and GOMODCACHE, runs the
 # README's two set-up commands exactly as the README writes them (the lines
 # of its first sh block). It then checks what came out: the shards, the
-# report, the model folder, the predictions, and every path the demo printed.
+# report, the model folder, the predictions, every path the demo printed, and
+# the DuckDB query it printed (run as printed).
 # For each command it reports the wall time and the peak memory: of the
 # largest process (GNU time) and of the whole process tree (sampled every
 # 0.2 s).
@@ -82,13 +83,18 @@ for p in $printed; do
 	check "$p"
 	n=$((n + 1))
 done
+# The DuckDB query the demo printed works as printed.
+duck=$(sed -n 's/^  in DuckDB: *//p' "$tmp/log.0")
+[ -n "$duck" ] || fail "the demo printed no DuckDB query"
+(eval "$duck") >"$tmp/duckdb.out" 2>&1 || fail "the demo's DuckDB query failed: $(tail -3 "$tmp/duckdb.out")"
+grep -q "^(5 rows)" "$tmp/duckdb.out" || fail "the demo's DuckDB query printed no rows: $(tail -3 "$tmp/duckdb.out")"
 grep -q "^ok " "$tmp/log.1" || fail "the test command printed no passing package"
 ! grep -q "^FAIL\|^--- FAIL" "$tmp/log.1" || fail "the test command printed failures"
 
 echo "newcomer: a fresh clone of $src, empty HOME, GOCACHE and GOMODCACHE, $(nproc) cores:"
 printf '  %s\n' "${report[@]}"
 echo "newcomer: checked: shards, report.html, rejects, model folder (model.json, model.onnx, checkpoint, eval, learning curve),"
-echo "          predictions and summaries of both scoring runs, the contact sheet, and the $n paths the demo printed"
+echo "          predictions and summaries of both scoring runs, the contact sheet, the $n paths the demo printed and its DuckDB query"
 echo "newcomer: the demo's last lines:"
 sed -n '/done in .* after the build/,$p' "$tmp/log.0" | sed 's/^/  | /'
 echo "newcomer: test packages: $(grep -c '^ok ' "$tmp/log.1") ok, $(grep -c '^?  ' "$tmp/log.1") without tests"
