@@ -170,6 +170,9 @@ func assembleLocal(ctx context.Context, cfg Config, members []string) (*Result, 
 		backbones = append(backbones, c.Backbone)
 		seeds = append(seeds, c.Seed)
 	}
+	if err := writeUnionTrainingSet(ctx, cfg.Out, card.Members); err != nil {
+		fmt.Fprintf(cfg.Log, "train: warning: the members' training images were not recorded for the ensemble: %v\n", err)
+	}
 	card.Backbone = strings.Join(backbones, ",")
 	card.Selection = fmt.Sprintf("none of its own: each member kept its epoch (see %s/<i>/%s)", MembersDir, model.CardFile)
 	card.Hyper = map[string]any{"members": len(members), "member_seeds": seeds, "tta": cfg.TTA}

@@ -50,7 +50,7 @@ var (
 	batch        = flag.Int("batch", 64, "inference batch size of model folders (fixed; the last batch is padded)")
 	tta          = ttaFlag()
 	labelsFlag   = flag.String("name_labels", "auto", "compute metrics against the UTKFace labels in the file names: auto (when 90% of names carry them), on, off")
-	contactSheet = flag.Int("contact_sheet", 0, "write contact_sheet.png with the first N faces as the model saw them (aligned crops) and their predictions")
+	contactSheet = flag.Int("contact_sheet", 0, "write contact_sheet.png with N faces sampled across the input (across age bands when the names carry labels) as the model saw them (aligned crops), their predictions and a legend")
 	facesFlag    = flag.String("faces", faces.ModeAuto, "how faces are found: auto (detect every face; an image that already is a UTKFace-style aligned crop is scored as it is), detect (detect and align every face), whole (the whole image is the face: UTKFace-style crops only)")
 	faceThresh   = flag.Float64("face_threshold", faces.DefaultThreshold, "face detection score threshold, in (0,1)")
 	minFace      = flag.Float64("min_face", faces.DefaultPlan.MinFace, "the smallest face to find, in pixels of the photo (smaller means more tiles: slower)")
@@ -280,6 +280,9 @@ func printSummary(ctx context.Context, out string, wall time.Duration) error {
 	}
 	if sum.Metrics != nil {
 		fmt.Fprintf(os.Stderr, "  against the labels in the names: %s (%s)\n", sum.Metrics, score.MetricsFile)
+	}
+	if w := sum.TrainingOverlap.Warning(); w != "" {
+		fmt.Fprintf(os.Stderr, "score: warning: %s\n", w)
 	}
 	fmt.Fprintf(os.Stderr, "  predictions: %s/%s/*.parquet (one row per face)\n", out, score.PredictionsDir)
 	if *annotate > 0 {

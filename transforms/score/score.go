@@ -86,6 +86,7 @@ type Scored struct {
 	Box       faces.Box
 	Keypoints []float32 // as in schemas.Prediction
 	Aligned   string
+	SHA256    string // the image file's content digest
 }
 
 // PartResult describes one predictions file: its entry counts rows (faces);

@@ -53,6 +53,9 @@ type Summary struct {
 	Rejects         schemas.FileEntry     `json:"rejects"`
 	Labels          bool                  `json:"labels"` // metrics.json was written
 	Metrics         *evaluate.Metrics     `json:"metrics,omitempty"`
+	// TrainingOverlap counts the scored images that a model was trained
+	// on; nil when no model records its training images.
+	TrainingOverlap *Overlap `json:"training_overlap,omitempty"`
 }
 
 // Fact is one input of the summary writer; Kind says which field is set.
@@ -123,9 +126,11 @@ func (f *writeSummaryFn) ProcessElement(ctx context.Context, _ int, iter func(*F
 	var paths []string // of preds, to order them by path
 	sheet := newSheetSample(f.Cfg.ContactSheet)
 	annotate := newPhotoSample(f.Cfg.Annotate)
+	overlap := newOverlapCount(ctx, f.Cfg)
 	for _, part := range sum.Predictions {
 		err := readPredictions(ctx, fsio.Join(f.Cfg.Output, part.File), func(sc Scored) {
 			annotate.add(sc)
+			overlap.add(sc)
 			// The metrics compare the label in the name with the image's
 			// best face (the highest detection score).
 			if sc.HasLabels && sc.Face == 0 {
@@ -139,6 +144,7 @@ func (f *writeSummaryFn) ProcessElement(ctx context.Context, _ int, iter func(*F
 		}
 	}
 	sort.Sort(byPath{paths, preds})
+	sum.TrainingOverlap = overlap.result()
 	switch f.Cfg.Labels {
 	case "on":
 		if len(preds) == 0 {
@@ -224,7 +230,7 @@ func scoredOf(r *schemas.Prediction) Scored {
 	if r.TrueAge != nil && r.TrueGender != nil && r.TrueRace != nil {
 		sc.HasLabels, sc.Age, sc.Gender, sc.Race = true, int(*r.TrueAge), int(*r.TrueGender), int(*r.TrueRace)
 	}
-	sc.Face, sc.Aligned, sc.Keypoints = int(r.Face), r.Aligned, slices.Clone(r.Keypoints)
+	sc.Face, sc.Aligned, sc.Keypoints, sc.SHA256 = int(r.Face), r.Aligned, slices.Clone(r.Keypoints), r.SHA256
 	sc.Box = faces.Box{X: float64(r.BoxX), Y: float64(r.BoxY), W: float64(r.BoxWidth), H: float64(r.BoxHeight)}
 	return sc
 }

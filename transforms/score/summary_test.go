@@ -3,6 +3,7 @@ package score_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/model"
+	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/score"
 )
 
@@ -84,4 +86,48 @@ func TestScoreOutputInsideInput(t *testing.T) {
 	if !strings.Contains(notes.String(), "under the output folder "+out+", which is inside the input") {
 		t.Errorf("notes %q, want one about the skipped output folder", notes.String())
 	}
+}
+
+// TestTrainingOverlap scores the very images the tiny models were trained
+// on: train recorded their content hashes in each model folder, and the
+// summary counts the scored images of the train split (every generated file
+// is good and distinct, so the train split's record count in the ingest
+// manifest is the number expected), with a one-line warning. Images it did
+// not train on give no warning.
+func TestTrainingOverlap(t *testing.T) {
+	models, data := trainTiny(t)
+	m, err := schemas.ParseManifest(must(os.ReadFile(filepath.Join(data, schemas.ManifestFile))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := m.Split("train").Records
+	for _, task := range []string{model.TaskAge, model.TaskGender} {
+		s, err := model.ReadTrainingSet(t.Context(), filepath.Join(models, task))
+		if err != nil || s == nil || s.Len() != train || s.Splits != "train" {
+			t.Fatalf("%s: training set %v, %v; want the %d images of train", task, s, err, train)
+		}
+	}
+	in := filepath.Join(filepath.Dir(models), "in") // trainTiny's generated faces
+	sum := runScore(t, scoreConfig(in, t.TempDir(), models))
+	o := sum.TrainingOverlap
+	if o == nil || o.Images != train || o.Scored != m.Counts.Inputs || sum.Scored != m.Counts.Inputs {
+		t.Fatalf("overlap %+v (scored %d); want %d of %d", o, sum.Scored, train, m.Counts.Inputs)
+	}
+	want := fmt.Sprintf("%d of %d images scored are among the training images of %s (train)", train, m.Counts.Inputs, models)
+	if w := o.Warning(); !strings.HasPrefix(w, want) || strings.Contains(w, "\n") {
+		t.Errorf("warning %q, want one line starting %q", w, want)
+	}
+
+	fresh, _ := ingesttest.Generate(t, fixtures.Options{Good: 5, Size: 48, Seed: 99})
+	sum = runScore(t, scoreConfig(fresh, t.TempDir(), models))
+	if o := sum.TrainingOverlap; o == nil || o.Images != 0 || o.Warning() != "" {
+		t.Errorf("new images: overlap %+v, warning %q", o, o.Warning())
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
