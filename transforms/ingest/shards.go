@@ -340,6 +340,7 @@ func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i
 	// handing it out; the writer gives them back once the record is
 	// written. Taken in order, they cannot deadlock: the oldest item not
 	// yet written always holds its share.
+	budget := fileBudget
 	held := make([]int64, len(items))
 	var heldMu sync.Mutex
 	fed := make(chan struct{})
@@ -347,7 +348,7 @@ func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i
 		cancel()
 		<-fed
 		for _, n := range held {
-			fileBudget.release(n)
+			budget.release(n)
 		}
 	}()
 	jobs := make(chan int)
@@ -378,8 +379,8 @@ func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i
 			case <-ctx.Done():
 				return
 			}
-			n := fileBudget.share(items[i].Size)
-			if fileBudget.acquire(ctx, n) != nil {
+			n := budget.share(items[i].Size)
+			if budget.acquire(ctx, n) != nil {
 				return
 			}
 			heldMu.Lock()
@@ -413,7 +414,7 @@ func (f *writeShardFn) encodeAll(ctx context.Context, items []Item, write func(i
 		}
 		s.rec, s.out = nil, Outcome{}
 		heldMu.Lock()
-		fileBudget.release(held[i])
+		budget.release(held[i])
 		held[i] = 0
 		heldMu.Unlock()
 		<-tokens
