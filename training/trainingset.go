@@ -27,21 +27,31 @@ import (
 // few MB of Parquet), or, when it has none (--stats=false), from the
 // records of the training shards.
 func writeTrainingSet(ctx context.Context, cfg *Config, src *dataset.Source) (*model.TrainingSet, error) {
-	splits := strings.Split(cfg.trainSplit(), "+")
-	digests, err := labelsDigests(ctx, src, splits)
+	s, err := trainingSetOf(ctx, src, cfg.trainSplit())
+	if err != nil {
+		return nil, err
+	}
+	return s, writeFile(filepath.Join(cfg.Out, model.TrainingSetFile), s.Marshal())
+}
+
+// trainingSetOf is the training set of a model trained on splits ("train",
+// "train+valid") of src.
+func trainingSetOf(ctx context.Context, src *dataset.Source, splits string) (*model.TrainingSet, error) {
+	names := strings.Split(splits, "+")
+	digests, err := labelsDigests(ctx, src, names)
 	if err != nil {
 		return nil, err
 	}
 	if digests == nil {
-		if digests, err = shardDigests(ctx, src, splits); err != nil {
+		if digests, err = shardDigests(ctx, src, names); err != nil {
 			return nil, err
 		}
 	}
-	s := model.NewTrainingSet(cfg.trainSplit(), digests)
-	if want := src.Records(cfg.trainSplit()); s.Len() > want {
-		return nil, fmt.Errorf("%d training images found for %d records of %s", s.Len(), want, cfg.trainSplit())
+	s := model.NewTrainingSet(splits, digests)
+	if want := src.Records(splits); s.Len() > want {
+		return nil, fmt.Errorf("%d training images found for %d records of %s", s.Len(), want, splits)
 	}
-	return s, writeFile(filepath.Join(cfg.Out, model.TrainingSetFile), s.Marshal())
+	return s, nil
 }
 
 // labelsDigests reads the digests of the written records of splits from
@@ -153,4 +163,19 @@ func writeUnionTrainingSet(ctx context.Context, dir string, members []string) er
 		return nil
 	}
 	return writeFile(filepath.Join(dir, model.TrainingSetFile), u.Marshal())
+}
+
+// RecordTrainingSet returns the training set of a model trained on the
+// splits ("train", or "train+valid" for a refit) of the ingest output data,
+// as Train records it: for model folders written before train recorded it
+// (scripts/trainingset).
+func RecordTrainingSet(ctx context.Context, data, splits string) (*model.TrainingSet, error) {
+	if splits != "train" && splits != "train+valid" {
+		return nil, fmt.Errorf("splits %q: want train or train+valid", splits)
+	}
+	src, err := dataset.Open(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	return trainingSetOf(ctx, src, splits)
 }
