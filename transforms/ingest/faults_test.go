@@ -221,7 +221,18 @@ func TestRetryAfterInjectedFailure(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(cfg.Output, schemas.ManifestFile)); err == nil {
 			t.Errorf("failed attempt %d left a manifest", failures+1)
 		}
-		if _, temps := checkCompleteShards(t, cfg.Output); temps != 0 {
+		// Prism reports the first failed bundle while the other shard
+		// writers of the job may still be writing: each ends by failing
+		// at its own injected failure (removing its temporary file) or by
+		// renaming a complete shard. Wait for them, then no temporary
+		// file may be left.
+		temps := 0
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if _, temps = checkCompleteShards(t, cfg.Output); temps == 0 || time.Now().After(deadline) {
+				break
+			}
+		}
+		if temps != 0 {
 			t.Errorf("failed attempt %d left %d temporary files", failures+1, temps)
 		}
 	}
