@@ -109,7 +109,9 @@ if ! go build ${TAGS:+-tags "$TAGS"} -o "$tmp/bin/score" ./pipelines/score 2>"$t
 	log "$ours_problem"
 fi
 has_faces_flag=0
-if [ -z "$ours_problem" ] && "$tmp/bin/score" -help 2>&1 | grep -q -- '-faces\b'; then
+# The help is read whole first: grep -q stops at the first match, and under
+# pipefail the writer's SIGPIPE would make the pipeline fail.
+if [ -z "$ours_problem" ] && grep -q -- '-faces\b' <<<"$("$tmp/bin/score" -help 2>&1 || true)"; then
 	has_faces_flag=1
 fi
 
