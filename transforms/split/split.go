@@ -26,6 +26,10 @@ type Spec []Part
 // Default is train=0.8,valid=0.1,test=0.1.
 var Default = Spec{{"train", 0.8}, {"valid", 0.1}, {"test", 0.1}}
 
+// sumTolerance is how far from 1 the fractions may sum: 2⁻²⁰, about 1e-6,
+// a power of two so that a sum at exactly the limit can be written.
+const sumTolerance = 1.0 / (1 << 20)
+
 // Parse reads a spec such as "train=0.8,valid=0.1,test=0.1". Names must be
 // distinct lower-case words, fractions must be in [0,1] and sum to 1.
 func Parse(s string) (Spec, error) {
@@ -51,7 +55,7 @@ func Parse(s string) (Spec, error) {
 		sum += f
 		spec = append(spec, Part{name, f})
 	}
-	if math.Abs(sum-1) > 1e-6 {
+	if math.Abs(sum-1) > sumTolerance {
 		return nil, fmt.Errorf("split %q: fractions sum to %g, want 1", s, sum)
 	}
 	return spec, nil
@@ -130,7 +134,7 @@ func (s Spec) Assign(k Key) string {
 // Shard returns the shard index in [0,n) of a key, from bytes independent of
 // the ones Assign reads, so shards are balanced within every split.
 func Shard(k Key, n int) int {
-	if n <= 1 {
+	if n < 2 {
 		return 0
 	}
 	return int(binary.BigEndian.Uint64(k[8:16]) % uint64(n))

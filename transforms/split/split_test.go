@@ -2,6 +2,7 @@ package split
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -152,6 +153,76 @@ func TestPinnedAssignments(t *testing.T) {
 		}
 		if got := Shard(k, 5); got != tc.shard {
 			t.Errorf("content %q, seed %d: shard %d of 5, want %d", tc.content, tc.seed, got, tc.shard)
+		}
+	}
+}
+
+// TestParseLimits: names may use every lower-case letter and digit, from
+// 'a' to 'z' and '0' to '9', and no character either side of those ranges;
+// fractions may sum to 1 ± 2⁻²⁰ and no further.
+func TestParseLimits(t *testing.T) {
+	for _, in := range []string{
+		"a=0.25,z=0.25,0=0.25,9_=0.25",
+		"a=0.5,b=0.50000095367431640625", // 1 + 2⁻²⁰ exactly
+		"a=0.5,b=0.49999904632568359375", // 1 − 2⁻²⁰ exactly
+	} {
+		if _, err := Parse(in); err != nil {
+			t.Errorf("Parse(%q): %v", in, err)
+		}
+	}
+	for _, in := range []string{
+		"`=1", "{=1", "/=1", ":=1", "A=1",
+		"a=0.5,b=0.5000009536743167", // just over 1 + 2⁻²⁰
+		"a=0.5,b=0.4999990463256833", // just under 1 − 2⁻²⁰
+	} {
+		if s, err := Parse(in); err == nil {
+			t.Errorf("Parse(%q) = %v, want an error", in, s)
+		}
+	}
+}
+
+// keyAt returns a key whose first 8 bytes read as the fraction u of 2⁶⁴
+// (Assign's uniform draw) and whose next 8 read as shard.
+func keyAt(u float64, shard uint64) Key {
+	var k Key
+	binary.BigEndian.PutUint64(k[0:8], uint64(u*(1<<53))<<11)
+	binary.BigEndian.PutUint64(k[8:16], shard)
+	return k
+}
+
+// TestAssignBoundaries: a draw exactly at a split's upper bound belongs to
+// the next split (ranges are [lo, hi)); a draw at the end of the last
+// range falls back to the last split with a fraction.
+func TestAssignBoundaries(t *testing.T) {
+	spec := Spec{{"a", 0.5}, {"b", 0.25}, {"c", 0.25}, {"d", 0}}
+	for _, tc := range []struct {
+		u    float64
+		want string
+	}{
+		{0, "a"}, {0.5 - 1.0/(1<<53), "a"}, {0.5, "b"}, {0.75, "c"}, {1 - 1.0/(1<<53), "c"},
+	} {
+		if got := spec.Assign(keyAt(tc.u, 0)); got != tc.want {
+			t.Errorf("u = %v: split %s, want %s", tc.u, got, tc.want)
+		}
+	}
+	short := Spec{{"a", 0.5}, {"b", 0.25}} // sums to 0.75: rounding's fallback
+	if got := short.Assign(keyAt(0.9, 0)); got != "b" {
+		t.Errorf("u = 0.9 past the last range: split %s, want b", got)
+	}
+}
+
+// TestShardOfKey: the shard is the key's second 8 bytes modulo n; one
+// shard, or none asked, is shard 0.
+func TestShardOfKey(t *testing.T) {
+	for _, tc := range []struct {
+		word uint64
+		n    int
+		want int
+	}{
+		{7, 2, 1}, {7, 3, 1}, {8, 2, 0}, {1<<64 - 1, 10, 5}, {7, 1, 0}, {7, 0, 0}, {7, -3, 0},
+	} {
+		if got := Shard(keyAt(0, tc.word), tc.n); got != tc.want {
+			t.Errorf("Shard(word %d, %d) = %d, want %d", tc.word, tc.n, got, tc.want)
 		}
 	}
 }
