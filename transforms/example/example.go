@@ -15,7 +15,6 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"sort"
 	"strings"
 	"unsafe"
 
@@ -109,7 +108,7 @@ var (
 		for i := range s {
 			s[i] = i
 		}
-		sort.Slice(s[:], func(a, b int) bool { return keys[s[a]] < keys[s[b]] })
+		slices.SortFunc(s[:], func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
 		return s
 	}()
 )
@@ -249,7 +248,7 @@ func appendFloats(dst []byte, f []float32) []byte {
 	// bytes instead of one per float, about 1.7 times as fast as unrolling
 	// by four and 3 times as fast as the plain loop.
 	i := 0
-	for ; i+8 <= len(f); i += 8 {
+	for whole := len(f) &^ 7; i < whole; i += 8 {
 		o := (*[32]byte)(out[4*i:])
 		g := (*[8]float32)(f[i:])
 		binary.LittleEndian.PutUint32(o[0:], math.Float32bits(g[0]))

@@ -148,8 +148,8 @@ func parseFeature(r *Record, i int, feature []byte, img *[]float32) error {
 			case protowire.BytesType: // packed varints
 				for len(v) > 0 {
 					x, n := protowire.ConsumeVarint(v)
-					if n < 0 {
-						return fmt.Errorf("example: feature %q: %w", keys[i], protowire.ParseError(n))
+					if err := protowire.ParseError(n); err != nil { // nil for n ≥ 0
+						return fmt.Errorf("example: feature %q: %w", keys[i], err)
 					}
 					values = append(values, int64(x))
 					v = v[n:]
@@ -186,22 +186,22 @@ func growFloats(s []float32, n int) []float32 {
 func eachField(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte) error) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return fmt.Errorf("example: %w", protowire.ParseError(n))
+		if err := protowire.ParseError(n); err != nil { // nil for n ≥ 0
+			return fmt.Errorf("example: %w", err)
 		}
 		b = b[n:]
 		var v []byte
 		switch typ {
 		case protowire.BytesType:
 			val, m := protowire.ConsumeBytes(b)
-			if m < 0 {
-				return fmt.Errorf("example: %w", protowire.ParseError(m))
+			if err := protowire.ParseError(m); err != nil {
+				return fmt.Errorf("example: %w", err)
 			}
 			v, n = val, m
 		default:
 			m := protowire.ConsumeFieldValue(num, typ, b)
-			if m < 0 {
-				return fmt.Errorf("example: %w", protowire.ParseError(m))
+			if err := protowire.ParseError(m); err != nil {
+				return fmt.Errorf("example: %w", err)
 			}
 			v, n = b[:m], m
 		}

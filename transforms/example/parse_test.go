@@ -1,6 +1,7 @@
 package example
 
 import (
+	"errors"
 	"math"
 	"reflect"
 	"strings"
@@ -158,5 +159,115 @@ func TestParseUnpackedLists(t *testing.T) {
 	twice = protowire.AppendBytes(twice, features)
 	if err := Parse(twice, &r); err == nil || !strings.Contains(err.Error(), `"age" has 2 values`) {
 		t.Errorf("two unpacked ages: %v, want an error naming the feature and the count", err)
+	}
+}
+
+// TestParseReusesAndChecks: Parse reuses the capacity of r.Image when it
+// holds the image exactly, also for a float list split over two packed
+// fields (legal: they concatenate); a bytes feature with no value is an
+// error, not a panic.
+func TestParseReusesAndChecks(t *testing.T) {
+	img := []float32{0.5, 0.25, 1, 0, 0.75, 0.125}
+	b := AppendEncode(nil, &Record{Image: img, Age: 3, Race: -1, Height: 1, Width: 2, Channels: 3, Filename: "f", SHA256: "s", Split: "x"})
+	r := Record{Image: make([]float32, 0, len(img))}
+	buf := &r.Image[:1][0]
+	if err := Parse(b, &r); err != nil || !reflect.DeepEqual(r.Image, img) || &r.Image[0] != buf {
+		t.Errorf("Parse = %v, %v; want %v in the buffer given (reused: %v)", r.Image, err, img, err == nil && &r.Image[0] == buf)
+	}
+
+	// The image as two packed chunks of 2 and 4 floats.
+	var list []byte
+	for _, chunk := range [][]float32{img[:2], img[2:]} {
+		var packed []byte
+		for _, v := range chunk {
+			packed = protowire.AppendFixed32(packed, math.Float32bits(v))
+		}
+		list = protowire.AppendTag(list, 1, protowire.BytesType)
+		list = protowire.AppendBytes(list, packed)
+	}
+	feature := protowire.AppendTag(nil, 2, protowire.BytesType)
+	feature = protowire.AppendBytes(feature, list)
+	chunked := withFeature(t, b, "image", feature)
+	r = Record{Image: make([]float32, 0, len(img))}
+	buf = &r.Image[:1][0]
+	if err := Parse(chunked, &r); err != nil || !reflect.DeepEqual(r.Image, img) || &r.Image[0] != buf {
+		t.Errorf("two packed chunks: Parse = %v, %v; want %v in the buffer given", r.Image, err, img)
+	}
+
+	empty := protowire.AppendTag(nil, 1, protowire.BytesType) // bytes_list with no value
+	empty = protowire.AppendBytes(empty, nil)
+	if err := Parse(withFeature(t, b, "filename", empty), &r); err == nil || !strings.Contains(err.Error(), `"filename" has 0 values`) {
+		t.Errorf("filename without a value: %v, want an error naming it", err)
+	}
+}
+
+// withFeature returns the Example b with feature key's Feature message
+// replaced by feature (b's map entries are re-encoded in order).
+func withFeature(t *testing.T, b []byte, key string, feature []byte) []byte {
+	t.Helper()
+	var features []byte
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
+		return eachField(v, func(num protowire.Number, typ protowire.Type, entry []byte) error {
+			var k string
+			var f []byte
+			if err := eachField(entry, func(num protowire.Number, _ protowire.Type, v []byte) error {
+				if num == 1 {
+					k = string(v)
+				} else {
+					f = v
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if k == key {
+				f = feature
+			}
+			e := protowire.AppendTag(nil, 1, protowire.BytesType)
+			e = protowire.AppendString(e, k)
+			e = protowire.AppendTag(e, 2, protowire.BytesType)
+			e = protowire.AppendBytes(e, f)
+			features = protowire.AppendTag(features, 1, protowire.BytesType)
+			features = protowire.AppendBytes(features, e)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := protowire.AppendTag(nil, 1, protowire.BytesType)
+	return protowire.AppendBytes(out, features)
+}
+
+// TestToProtoMemory: ToProto copies the bytes of the string features
+// (writing to them must not change the record's strings, whose memory Go
+// may keep read-only) and shares the image bytes, as its doc says.
+func TestToProtoMemory(t *testing.T) {
+	r := &Record{ImageRaw: []byte{1, 2, 3}, Height: 1, Width: 1, Channels: 3,
+		Filename: strings.Repeat("f", 3), SHA256: strings.Repeat("s", 3), Split: strings.Repeat("t", 3)}
+	ex := ToProto(r)
+	for _, k := range []string{"filename", "sha256", "split"} {
+		ex.Features.Feature[k].GetBytesList().Value[0][0] = 'X'
+	}
+	if r.Filename != "fff" || r.SHA256 != "sss" || r.Split != "ttt" {
+		t.Errorf("writing to the message's strings changed the record: %q %q %q", r.Filename, r.SHA256, r.Split)
+	}
+	r.ImageRaw[0] = 9
+	if got := ex.Features.Feature["image_raw"].GetBytesList().Value[0]; got[0] != 9 {
+		t.Errorf("the message's image %v does not share the record's", got)
+	}
+}
+
+// TestValidateDimensions: each dimension must be positive, even when the
+// image is empty and 0 values would match.
+func TestValidateDimensions(t *testing.T) {
+	for _, r := range []Record{
+		{ImageRaw: []byte{}, Height: 0, Width: 2, Channels: 3},
+		{ImageRaw: []byte{}, Height: 2, Width: 0, Channels: 3},
+		{ImageRaw: []byte{}, Height: 2, Width: 2, Channels: 0},
+	} {
+		if err := r.Validate(); !errors.Is(err, ErrImageSize) {
+			t.Errorf("Validate(%dx%dx%d) = %v, want ErrImageSize", r.Height, r.Width, r.Channels, err)
+		}
 	}
 }
