@@ -3,6 +3,7 @@ package evaluate
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -96,5 +97,47 @@ func TestEvaluateHandComputed(t *testing.T) {
 	}
 	if AgeBand(0) != "0-9" || AgeBand(69) != "60-69" || AgeBand(116) != "70+" {
 		t.Error("AgeBand")
+	}
+}
+
+// TestScoreByHand: age errors of +3 and −4 years give MAE 3.5, RMSE
+// √((9+16)/2) ≈ 3.5355 and bias −0.5; with p_female 0.7 (female, right)
+// and 0.5 (male: wrong, 0.5 says female) accuracy is 0.5.
+func TestScoreByHand(t *testing.T) {
+	m := Score([]Prediction{
+		{Age: 30, Gender: 1, Race: 0, PredAge: 33, PFemale: 0.7},
+		{Age: 50, Gender: 0, Race: 2, PredAge: 46, PFemale: 0.5},
+	})
+	if m.Count != 2 || m.AgeMAE == nil || *m.AgeMAE != 3.5 || math.Abs(*m.AgeRMSE-math.Sqrt(12.5)) > 1e-12 ||
+		*m.AgeBias != -0.5 || m.GenderAccuracy == nil || *m.GenderAccuracy != 0.5 {
+		t.Errorf("Score = count %d, MAE %v, RMSE %v, bias %v, accuracy %v; want 2, 3.5, %v, -0.5, 0.5",
+			m.Count, deref(m.AgeMAE), deref(m.AgeRMSE), deref(m.AgeBias), deref(m.GenderAccuracy), math.Sqrt(12.5))
+	}
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// TestEvaluateSlicesOnlyWhatIsThere: a slice is reported for each value
+// that some prediction has, in the fixed order, and for no other.
+func TestEvaluateSlicesOnlyWhatIsThere(t *testing.T) {
+	r := Evaluate([]Prediction{
+		{Age: 34, Gender: 1, Race: 3, PredAge: 30, PFemale: 0.9},
+		{Age: 8, Gender: 1, Race: -1, PredAge: 9, PFemale: 0.2},
+	})
+	var got []string
+	for _, s := range r.Slices {
+		got = append(got, s.Dimension+"="+s.Value)
+		if s.Count != 1 && s.Dimension != "gender" || s.Dimension == "gender" && s.Count != 2 {
+			t.Errorf("slice %s=%s counts %d", s.Dimension, s.Value, s.Count)
+		}
+	}
+	want := []string{"age_band=0-9", "age_band=30-39", "gender=female", "race=indian", "race=unknown"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("slices %v, want %v", got, want)
 	}
 }
