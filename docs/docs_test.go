@@ -347,3 +347,42 @@ func slug(s string) string {
 	}
 	return b.String()
 }
+
+// TestPagesOpenWithAnExample: the README fits in 150 lines, and every page
+// of docs/ starts, after its title (and at most a line of lead-in), with a
+// shell example.
+func TestPagesOpenWithAnExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(readme), "\n"); n > 150 {
+		t.Errorf("README.md has %d lines, want at most 150: the reference belongs in docs/", n)
+	}
+	files, _ := filepath.Glob("*.md")
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text []string
+		for _, l := range strings.Split(string(data), "\n")[1:] {
+			if l = strings.TrimSpace(l); l != "" {
+				text = append(text, l)
+			}
+		}
+		if !strings.HasPrefix(string(data), "# ") {
+			t.Errorf("%s: no title", p)
+		}
+		first := -1
+		for i, l := range text {
+			if l == "```sh" {
+				first = i
+				break
+			}
+		}
+		if first < 0 || first > 1 {
+			t.Errorf("%s: does not open with a shell example (```sh)", p)
+		}
+	}
+}
