@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The test suite: what CI runs (.ci/run calls this script after installing
 # libjpeg-turbo's headers and Debian's python3-pil). It installs ONNX Runtime
-# when it is missing (the
-# ONNX export and onnx backend tests need it), then runs every test of the
-# default build, the libjpeg-turbo build's tests when its headers are
-# installed (apt-get install libturbojpeg0-dev), and the XLA build's
-# (-tags xla; tests that need a PJRT plugin or a GPU skip, saying why).
+# when it is missing (the ONNX export and onnx backend tests need it), then
+# runs every test of the default build, the libjpeg-turbo build's tests when
+# its headers are installed (apt-get install libturbojpeg0-dev), and the XLA
+# build's (-tags xla; tests that need a PJRT plugin or a GPU skip, saying
+# why).
 # It also runs the race detector on ingest, dataset, score and evaluate.
 # Extra arguments go to each go test, e.g. scripts/test.sh -count=1.
 set -euo pipefail
