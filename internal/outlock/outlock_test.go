@@ -18,6 +18,7 @@ import (
 	"cloud.google.com/go/storage"
 
 	"github.com/facepipe/facepipe/internal/fakegcs"
+	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/internal/interrupt"
 )
 
@@ -269,4 +270,71 @@ func TestGCSLock(t *testing.T) {
 		t.Errorf("the lock holds %+v, want the run that took it over", h)
 	}
 	next.Release(ctx)
+}
+
+// TestSignalRemovesTemps: SIGINT or SIGTERM of a local run removes the files
+// being written anywhere under its output folder, keeps those under their
+// final names, and says on one line that the same command redoes the run
+// (ingest used to exit 130 saying nothing and leaving its shards' .tmp- files).
+func TestSignalRemovesTemps(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"manifest.json", "tfrecords/train-00000-of-00001.tfrecord",
+		"tfrecords/valid-00000-of-00001.tfrecord" + fsio.TempMarker + "0123", "stats/labels/x.parquet" + fsio.TempMarker + "4567"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, p), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	interrupted(&out, "output", dir, "ingest", syscall.SIGTERM)
+	want := "ingest: interrupted by SIGTERM (2 temporary files removed): --output=" + dir + " is incomplete; run the same command again to write it whole\n"
+	if out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+	for p, keep := range map[string]bool{"manifest.json": true, "tfrecords/train-00000-of-00001.tfrecord": true,
+		"tfrecords/valid-00000-of-00001.tfrecord" + fsio.TempMarker + "0123": false} {
+		if _, err := os.Stat(filepath.Join(dir, p)); (err == nil) != keep {
+			t.Errorf("%s: kept %v, want %v", p, err == nil, keep)
+		}
+	}
+	out.Reset()
+	interrupted(&out, "out", dir, "train", syscall.SIGINT)
+	if out.Len() != 0 {
+		t.Errorf("train's line is its own, got %q", out.String())
+	}
+}
+
+// TestForRunRemovesLeftovers: a run that takes the lock on a local output
+// removes the temporary files a killed run left anywhere under it, with a
+// note, and nothing else (score's rerun after kill -9 used to keep them).
+func TestForRunRemovesLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]bool{"metrics.json": true, "metrics.json" + fsio.TempMarker + "af60": false,
+		"predictions/part-00000-of-00001.parquet": true, "predictions/part-00000-of-00001.parquet" + fsio.TempMarker + "01": false}
+	for p := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, p), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stderr := os.Stderr
+	r, w, _ := os.Pipe()
+	os.Stderr = w
+	release, err := ForRun(context.Background(), "output", dir, "score")
+	os.Stderr = stderr
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	var note bytes.Buffer
+	note.ReadFrom(r)
+	if want := "score: removed 2 temporary files left in " + dir + " by an interrupted run\n"; note.String() != want {
+		t.Errorf("note %q, want %q", note.String(), want)
+	}
+	for p, keep := range files {
+		if _, err := os.Stat(filepath.Join(dir, p)); (err == nil) != keep {
+			t.Errorf("%s: kept %v, want %v", p, err == nil, keep)
+		}
+	}
 }
