@@ -193,6 +193,11 @@ func TestParseReusesAndChecks(t *testing.T) {
 	if err := Parse(chunked, &r); err != nil || !reflect.DeepEqual(r.Image, img) || &r.Image[0] != buf {
 		t.Errorf("two packed chunks: Parse = %v, %v; want %v in the buffer given", r.Image, err, img)
 	}
+	// A buffer one float short holds the first chunk, not the second.
+	r = Record{Image: make([]float32, 0, len(img)-1)}
+	if err := Parse(chunked, &r); err != nil || !reflect.DeepEqual(r.Image, img) {
+		t.Errorf("two packed chunks, a short buffer: Parse = %v, %v; want %v", r.Image, err, img)
+	}
 
 	empty := protowire.AppendTag(nil, 1, protowire.BytesType) // bytes_list with no value
 	empty = protowire.AppendBytes(empty, nil)
