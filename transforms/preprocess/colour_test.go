@@ -2,6 +2,7 @@ package preprocess
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -114,5 +115,35 @@ func TestDecodeChromaSubsampling(t *testing.T) {
 		if bad > 1 {
 			t.Errorf("%s: %d samples differ from Pillow's", name, bad)
 		}
+	}
+}
+
+// TestCheckHeaderLimits: Check rejects a header declaring no pixels in
+// either dimension, and one over the pixel limit with a detail that gives
+// both sizes in megapixels; Options.MaxPixels of 0 is the default limit.
+func TestCheckHeaderLimits(t *testing.T) {
+	good := encodeJPEG(t, testImage(64, 48, 1))
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		max    int
+		reason string
+		detail string
+	}{
+		{"zero width", withSOFSize(t, good, 0, 48), 0, ReasonDecodeError, "declares 0×48 pixels"},
+		{"zero height", withSOFSize(t, good, 64, 0), 0, ReasonDecodeError, "declares 64×0 pixels"},
+		{"over the limit", withSOFSize(t, good, 4000, 3000), 6_000_000, ReasonTooLarge, "4000×3000 = 12.0 megapixels, over the limit of 6.0"},
+	} {
+		_, err := Check(tc.data, tc.max)
+		e, ok := err.(*Error)
+		if !ok || e.Reason != tc.reason || !strings.Contains(e.Detail, tc.detail) {
+			t.Errorf("%s: Check = %v, want %s saying %q", tc.name, err, tc.reason, tc.detail)
+		}
+	}
+	if _, err := Check(withSOFSize(t, good, 8000, 5000), 0); err != nil {
+		t.Errorf("40 megapixels under the default limit: %v", err)
+	}
+	if _, _, err := Preprocess(withSOFSize(t, good[:600], 8001, 5000), Options{}, nil); err == nil || err.(*Error).Reason != ReasonTooLarge {
+		t.Errorf("just over 40 megapixels with Options{}: %v, want too_large", err)
 	}
 }

@@ -46,13 +46,6 @@ func (o Options) size() int {
 	return o.Size
 }
 
-func (o Options) maxPixels() int {
-	if o.MaxPixels <= 0 {
-		return DefaultMaxPixels
-	}
-	return o.MaxPixels
-}
-
 // Info describes a source image.
 type Info struct {
 	Format string // FormatJPEG, FormatPNG, FormatWebP or FormatGIF
@@ -245,7 +238,7 @@ func (m *RGB) Grayscale() bool {
 // the HWC RGB float32 values in [0,1] (pixel/255) to dst[:0]. It is the one
 // preprocessing function of the project.
 func Preprocess(data []byte, o Options, dst []float32) ([]float32, Info, error) {
-	img, info, err := Decode(data, o.maxPixels())
+	img, info, err := Decode(data, o.MaxPixels) // Check takes ≤ 0 as the default
 	if err != nil {
 		return dst[:0], info, err
 	}
