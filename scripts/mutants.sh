@@ -55,26 +55,30 @@ run_gremlins() {
 	[ ${#select[@]} -gt 0 ] && pkgs=("${select[@]}")
 	local out
 	out=$(mktemp -d)
-	printf '%-24s %7s %6s %12s %9s %9s\n' package killed lived "not covered" efficacy coverage
+	printf '%-24s %7s %6s %12s %9s %9s %9s\n' package killed lived "not covered" "timed out" efficacy coverage
 	for p in "${pkgs[@]}"; do
 		local log="$out/$(basename "$p").log"
-		nice -n 19 "$bin" unleash --workers 1 --timeout-coefficient 3 "${gremlins_exclude[@]}" \
+		# A generous timeout: on a loaded machine a mutant's run is much
+		# slower than the coverage run gremlins times, and a mutant that
+		# times out counts as neither killed nor lived.
+		nice -n 19 "$bin" unleash --workers 1 --timeout-coefficient 20 "${gremlins_exclude[@]}" \
 			-o "$out/$(basename "$p").json" "./$p" >"$log" 2>&1 || true
 		# The summary lines: "Killed: K, Lived: L, Not covered: N",
 		# "Test efficacy: E%", "Mutator coverage: C%".
-		local k l n e c
+		local k l n e c to
 		k=$(sed -n 's/^Killed: \([0-9]*\), Lived: \([0-9]*\), Not covered: \([0-9]*\).*/\1/p' "$log")
 		l=$(sed -n 's/^Killed: \([0-9]*\), Lived: \([0-9]*\), Not covered: \([0-9]*\).*/\2/p' "$log")
 		n=$(sed -n 's/^Killed: \([0-9]*\), Lived: \([0-9]*\), Not covered: \([0-9]*\).*/\3/p' "$log")
 		e=$(sed -n 's/^Test efficacy: \([0-9.]*\)%.*/\1/p' "$log")
 		c=$(sed -n 's/^Mutator coverage: \([0-9.]*\)%.*/\1/p' "$log")
+		to=$(sed -n 's/^Timed out: \([0-9]*\),.*/\1/p' "$log")
 		if [ -z "$k" ]; then
 			echo "mutants.sh: gremlins failed on $p:" >&2
 			tail -20 "$log" >&2
 			status=1
 			continue
 		fi
-		printf '%-24s %7s %6s %12s %8s%% %8s%%\n' "$p" "$k" "$l" "$n" "$e" "$c"
+		printf '%-24s %7s %6s %12s %9s %8s%% %8s%%\n' "$p" "$k" "$l" "$n" "$to" "$e" "$c"
 		if [ "$l" != 0 ] || awk -v c="$c" 'BEGIN { exit !(c < 90) }'; then
 			grep -E '^ *LIVED' "$log" | sed "s|^|    $p: |" || true
 			status=1
