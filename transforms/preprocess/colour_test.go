@@ -147,3 +147,18 @@ func TestCheckHeaderLimits(t *testing.T) {
 		t.Errorf("just over 40 megapixels with Options{}: %v, want too_large", err)
 	}
 }
+
+// TestPreprocessReusesDst: Preprocess and Quantize append into dst's
+// memory when it has exactly the room needed.
+func TestPreprocessReusesDst(t *testing.T) {
+	data := encodeJPEG(t, testImage(20, 20, 4))
+	dst := make([]float32, 0, 8*8*3)
+	got, _, err := Preprocess(data, Options{Size: 8}, dst)
+	if err != nil || len(got) != 8*8*3 || &got[0] != &dst[:1][0] {
+		t.Errorf("Preprocess into an exact buffer: %d values, %v; reused %v", len(got), err, err == nil && &got[0] == &dst[:1][0])
+	}
+	q := make([]uint8, 0, len(got))
+	if out := Quantize(q, got); &out[0] != &q[:1][0] {
+		t.Error("Quantize did not reuse an exact buffer")
+	}
+}
