@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -684,5 +685,86 @@ func TestResume(t *testing.T) {
 	r.Next()
 	if _, err := r.Next(); err == nil || r.Resume() {
 		t.Errorf("a damaged length must not resume (err %v)", err)
+	}
+}
+
+// TestResumePositions: after Resume skips a record, Offset and the record
+// number of a later error count the skipped record: records 1 and 3 of 5
+// (100, 101, ... bytes, 16 bytes of framing each) are damaged; the second
+// error is at record 3, offset 16·3 + 100 + 101 + 102, and once all is read
+// Offset is the file's size.
+func TestResumePositions(t *testing.T) {
+	var b bytes.Buffer
+	w := NewWriter(&b, None)
+	for i := 0; i < 5; i++ {
+		if err := w.Write(bytes.Repeat([]byte{byte('a' + i)}, 100+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	data := b.Bytes()
+	start := func(i int) int64 { // offset of record i, worked out from the sizes
+		o := int64(0)
+		for j := 0; j < i; j++ {
+			o += 16 + int64(100+j)
+		}
+		return o
+	}
+	data[start(1)+12+3] ^= 0xff
+	data[start(3)+12+3] ^= 0xff
+	r := NewReader(bytes.NewReader(data), None, "")
+	var errs []string
+	for {
+		_, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var ce *CorruptError
+			if !errors.As(err, &ce) || !r.Resume() {
+				t.Fatalf("error %v, want a resumable data crc error", err)
+			}
+			errs = append(errs, fmt.Sprintf("record %d at %d", ce.Record, ce.Offset))
+			if r.Offset() != ce.Offset+16+int64(100+ce.Record) {
+				t.Errorf("after resuming at record %d: offset %d, want %d", ce.Record, r.Offset(), ce.Offset+16+int64(100+ce.Record))
+			}
+		}
+	}
+	want := []string{fmt.Sprintf("record 1 at %d", start(1)), fmt.Sprintf("record 3 at %d", start(3))}
+	if !reflect.DeepEqual(errs, want) || r.Offset() != int64(len(data)) {
+		t.Errorf("errors %v, final offset %d; want %v and %d", errs, r.Offset(), want, len(data))
+	}
+}
+
+// TestReaderReusesBuffer: a record no longer than the one before is read
+// into the same memory (the slice Next returns is valid until the next
+// call).
+func TestReaderReusesBuffer(t *testing.T) {
+	r := NewReader(bytes.NewReader(encode(t, None, [][]byte{[]byte("abcd"), []byte("wxyz")})), None, "f")
+	first, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &first[0]
+	second, err := r.Next()
+	if err != nil || string(second) != "wxyz" || &second[0] != p {
+		t.Errorf("second record %q, %v; reused the first's memory: %v", second, err, err == nil && &second[0] == p)
+	}
+}
+
+// TestIOErrorNaming: an I/O error inside a record names the file when the
+// reader has a name, and starts with the record number when it has none.
+func TestIOErrorNaming(t *testing.T) {
+	boom := errors.New("boom")
+	_, clean := threeRecords(t)
+	for _, tc := range []struct{ name, want string }{
+		{"shard.tfrecord", "tfrecord: shard.tfrecord: record 0 at offset 0: boom"},
+		{"", "tfrecord: record 0 at offset 0: boom"},
+	} {
+		r := NewReader(&errReader{data: clean[:20], err: boom}, None, tc.name)
+		_, err := r.Next()
+		if err == nil || err.Error() != tc.want || !errors.Is(err, boom) {
+			t.Errorf("name %q: %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }
