@@ -768,3 +768,26 @@ func TestIOErrorNaming(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteMaxRecordSize: a record of exactly MaxRecordSize bytes is
+// written, one byte more is refused. The 1 GiB record is zeros the test
+// never writes to, so the OS lends it zero pages: it costs address space
+// and a CRC pass, not resident memory.
+func TestWriteMaxRecordSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: reads a 1 GiB record")
+	}
+	big := make([]byte, MaxRecordSize+1)
+	var n int64
+	w := NewWriter(writerFunc(func(p []byte) (int, error) { n += int64(len(p)); return len(p), nil }), None)
+	if err := w.Write(big[:MaxRecordSize]); err != nil {
+		t.Fatalf("a record of MaxRecordSize bytes: %v", err)
+	}
+	if err := w.Close(); err != nil || n != MaxRecordSize+16 {
+		t.Errorf("wrote %d bytes, %v; want %d", n, err, MaxRecordSize+16)
+	}
+	w = NewWriter(writerFunc(func(p []byte) (int, error) { return len(p), nil }), None)
+	if err := w.Write(big); err == nil || !strings.Contains(err.Error(), "exceeds MaxRecordSize") {
+		t.Errorf("a record of MaxRecordSize+1 bytes: %v, want refused", err)
+	}
+}
