@@ -4,6 +4,12 @@
 // a run and starts it again. Point a binary at it with
 // STORAGE_EMULATOR_HOST=ADDR. It prints "serving ..." once it listens.
 //
+// An object's generation is its file's modification time in nanoseconds, so
+// that a restarted server holds the same generations, as Cloud Storage would
+// after an outage: the storage client resumes a read cut short at the
+// generation it began with, and a fresh generation would answer "object
+// doesn't exist".
+//
 //	go run ./scripts/fakegcsd -addr 127.0.0.1:4443 -bucket b -dir /tmp/in -prefix in
 package main
 
@@ -52,9 +58,13 @@ func run(addr, bucket, dir, prefix string) error {
 			if err != nil {
 				return err
 			}
+			st, err := d.Info()
+			if err != nil {
+				return err
+			}
 			rel, _ := filepath.Rel(dir, p)
 			objects = append(objects, fakestorage.Object{
-				ObjectAttrs: fakestorage.ObjectAttrs{BucketName: bucket, Name: prefix + "/" + filepath.ToSlash(rel)},
+				ObjectAttrs: fakestorage.ObjectAttrs{BucketName: bucket, Name: prefix + "/" + filepath.ToSlash(rel), Generation: st.ModTime().UnixNano()},
 				Content:     b,
 			})
 			return nil
