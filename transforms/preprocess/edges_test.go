@@ -20,6 +20,10 @@ func TestExifEdges(t *testing.T) {
 	lastByte := append([]byte(nil), full...)
 	le.PutUint32(lastByte[len(exifHeader)+4:], uint32(tiff-1))
 	noNext := full[:len(full)-4]
+	// IFD0 says it holds 1 entry (the Make tag); the Orientation entry
+	// after it is not part of the IFD.
+	pastCount := append([]byte(nil), full...)
+	le.PutUint16(pastCount[len(exifHeader)+8:], 1)
 	for _, tc := range []struct {
 		name string
 		p    []byte
@@ -29,6 +33,7 @@ func TestExifEdges(t *testing.T) {
 		{"IFD0 at the end", append(append([]byte(nil), full[:len(exifHeader)+4]...), le.AppendUint32(nil, uint32(tiff))...), 1},
 		{"no pointer to IFD1", noNext, 6},
 		{"one byte short of the last entry", noNext[:len(noNext)-1], 1},
+		{"an entry past the count", pastCount, 1},
 	} {
 		if o, ok := exifOrientation(tc.p); !ok || o != tc.want {
 			t.Errorf("%s: orientation %d (exif %v), want %d", tc.name, o, ok, tc.want)
