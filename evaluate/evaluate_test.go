@@ -100,18 +100,24 @@ func TestEvaluateHandComputed(t *testing.T) {
 	}
 }
 
-// TestScoreByHand: age errors of +3 and −4 years give MAE 3.5, RMSE
-// √((9+16)/2) ≈ 3.5355 and bias −0.5; with p_female 0.7 (female, right)
-// and 0.5 (male: wrong, 0.5 says female) accuracy is 0.5.
+// TestScoreByHand: age errors of +3, −4 and 0 years give MAE 7/3, RMSE
+// √((9+16+0)/3) and bias −1/3; p_female 0.7 (female: right), 0.5 (male:
+// wrong, 0.5 says female) and 0.1 (male: right) give accuracy 2/3. A set
+// without age predictions has no age metrics.
 func TestScoreByHand(t *testing.T) {
 	m := Score([]Prediction{
 		{Age: 30, Gender: 1, Race: 0, PredAge: 33, PFemale: 0.7},
 		{Age: 50, Gender: 0, Race: 2, PredAge: 46, PFemale: 0.5},
+		{Age: 20, Gender: 0, Race: 1, PredAge: 20, PFemale: 0.1},
 	})
-	if m.Count != 2 || m.AgeMAE == nil || *m.AgeMAE != 3.5 || math.Abs(*m.AgeRMSE-math.Sqrt(12.5)) > 1e-12 ||
-		*m.AgeBias != -0.5 || m.GenderAccuracy == nil || *m.GenderAccuracy != 0.5 {
-		t.Errorf("Score = count %d, MAE %v, RMSE %v, bias %v, accuracy %v; want 2, 3.5, %v, -0.5, 0.5",
-			m.Count, deref(m.AgeMAE), deref(m.AgeRMSE), deref(m.AgeBias), deref(m.GenderAccuracy), math.Sqrt(12.5))
+	near := func(p *float64, want float64) bool { return p != nil && math.Abs(*p-want) < 1e-12 }
+	if m.Count != 3 || !near(m.AgeMAE, 7.0/3) || !near(m.AgeRMSE, math.Sqrt(25.0/3)) || !near(m.AgeBias, -1.0/3) || !near(m.GenderAccuracy, 2.0/3) {
+		t.Errorf("Score = count %d, MAE %v, RMSE %v, bias %v, accuracy %v; want 3, 7/3, √(25/3), -1/3, 2/3",
+			m.Count, deref(m.AgeMAE), deref(m.AgeRMSE), deref(m.AgeBias), deref(m.GenderAccuracy))
+	}
+	g := Score([]Prediction{{Age: 30, Gender: 1, PredAge: math.NaN(), PFemale: 0.7}})
+	if g.AgeMAE != nil || g.AgeRMSE != nil || g.AgeBias != nil || !near(g.GenderAccuracy, 1) {
+		t.Errorf("gender only: MAE %v, RMSE %v, bias %v, accuracy %v; want no age metrics, accuracy 1", g.AgeMAE, g.AgeRMSE, g.AgeBias, deref(g.GenderAccuracy))
 	}
 }
 
