@@ -52,3 +52,57 @@ func TestWriteFiles(t *testing.T) {
 		t.Error("a confusion matrix without gender predictions")
 	}
 }
+
+// TestConfusionPNGCells renders the confusion matrix of 3 males predicted
+// male, 1 predicted female, and 4 females predicted female (p_female 0.5
+// counts as female), then finds each cell by its fill: (s, s, 255) with
+// s = 255 − 180·(the cell's share of its row). Male is the top row,
+// female the right column: male→male (share 3/4, s 120) top left,
+// male→female (1/4, s 210) top right, female→female (1, s 75) bottom
+// right; female→male (0) is white. The three shaded cells have the same
+// area.
+func TestConfusionPNGCells(t *testing.T) {
+	var preds []Prediction
+	for _, p := range []float64{0.1, 0.2, 0.49, 0.5} {
+		preds = append(preds, Prediction{Gender: 0, PFemale: p, PredAge: math.NaN()})
+	}
+	for _, p := range []float64{0.5, 0.6, 0.9, 1} {
+		preds = append(preds, Prediction{Gender: 1, PFemale: p, PredAge: math.NaN()})
+	}
+	b, err := ConfusionPNG(preds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type cell struct{ n, sx, sy int }
+	cells := map[uint8]*cell{120: {}, 210: {}, 75: {}}
+	bounds := img.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if c, ok := cells[uint8(r>>8)]; ok && r == g && bl>>8 == 255 {
+				c.n++
+				c.sx += x
+				c.sy += y
+			}
+		}
+	}
+	mm, mf, ff := cells[120], cells[210], cells[75]
+	for s, c := range cells {
+		if c.n < 1000 {
+			t.Fatalf("shade %d covers %d pixels: the cell is missing or mis-shaded (cells %+v)", s, c.n, cells)
+		}
+	}
+	if d := math.Abs(float64(mm.n-ff.n)) + math.Abs(float64(mf.n-ff.n)); d > 0.1*float64(ff.n) {
+		t.Errorf("cell areas %d, %d, %d differ", mm.n, mf.n, ff.n)
+	}
+	cx := func(c *cell) int { return c.sx / c.n }
+	cy := func(c *cell) int { return c.sy / c.n }
+	if !(cx(mm) < cx(mf) && cy(mm) == cy(mf) && cx(ff) == cx(mf) && cy(ff) > cy(mf)) {
+		t.Errorf("cell centres male→male (%d,%d), male→female (%d,%d), female→female (%d,%d): want top left, top right, bottom right",
+			cx(mm), cy(mm), cx(mf), cy(mf), cx(ff), cy(ff))
+	}
+}
