@@ -12,6 +12,8 @@
 # Usage: scripts/fuzz.sh [MINUTES] [TARGET_REGEXP]
 #   scripts/fuzz.sh            # every target, 2 minutes each
 #   scripts/fuzz.sh 10 Manifest
+# Environment: FUZZ_WORKERS, the fuzzing processes per target (default: one
+# per core).
 set -euo pipefail
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 cd "$(dirname "$0")/.."
@@ -39,7 +41,7 @@ for entry in "${targets[@]}"; do
 	pkg=${entry%%$'\t'*} target=${entry#*$'\t'}
 	start=$(date +%s)
 	log=$(mktemp)
-	if go test -run='^$' -fuzz="^${target}\$" -fuzztime="${minutes}m" "$pkg" >"$log" 2>&1; then
+	if go test -run='^$' -fuzz="^${target}\$" -fuzztime="${minutes}m" -parallel="${FUZZ_WORKERS:-$(nproc)}" "$pkg" >"$log" 2>&1; then
 		outcome=ok
 	else
 		outcome=FAILED failed=1
