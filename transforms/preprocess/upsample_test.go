@@ -51,6 +51,9 @@ func TestFancyUpsampling(t *testing.T) {
 		// One column of sum 150: (600+8)/16=38, (600+7)/16=37.
 		{[]uint8{50}, []uint8{0}, 2, []uint8{38, 37}},
 		{[]uint8{50}, []uint8{0}, 1, []uint8{38}},
+		// Sums 1 and 3: (4+8)/16=0, (4+7)/16=0; (12+8)/16=1, (12+7)/16=1.
+		{[]uint8{0}, []uint8{1}, 2, []uint8{0, 0}},
+		{[]uint8{1}, []uint8{0}, 2, []uint8{1, 1}},
 		// Sums 2, 1020: (8+8)/16=1, (6+1020+7)/16=64, (3060+2+8)/16=191,
 		// (4080+7)/16=255.
 		{[]uint8{0, 255}, []uint8{2, 255}, 4, []uint8{1, 64, 191, 255}},
@@ -116,16 +119,38 @@ func absDiff(a, b uint8) int {
 // TestDecode16BitPNG: a 16-bit PNG (RGBA64 and Gray16 in image/png) goes
 // through the generic path: each sample's high byte, alpha dropped.
 func TestDecode16BitPNG(t *testing.T) {
-	m := image.NewNRGBA64(image.Rect(0, 0, 3, 1))
+	m := image.NewNRGBA64(image.Rect(0, 0, 3, 2))
 	m.SetNRGBA64(0, 0, color.NRGBA64{R: 0xffff, G: 0x1234, B: 0x0000, A: 0xffff})
 	m.SetNRGBA64(1, 0, color.NRGBA64{R: 0x8000, G: 0x80ff, B: 0x0100, A: 0xffff})
 	m.SetNRGBA64(2, 0, color.NRGBA64{R: 0x0000, G: 0xfeff, B: 0x7fff, A: 0x8000}) // half transparent
+	m.SetNRGBA64(0, 1, color.NRGBA64{R: 0x0100, G: 0x0200, B: 0x0300, A: 0xffff})
+	m.SetNRGBA64(1, 1, color.NRGBA64{R: 0x0400, G: 0x0500, B: 0x0600, A: 0xffff})
+	m.SetNRGBA64(2, 1, color.NRGBA64{R: 0x0700, G: 0x0800, B: 0x0900, A: 0xffff})
 	got, info, err := Decode(encodePNG(t, m), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []uint8{0xff, 0x12, 0x00, 0x80, 0x80, 0x01, 0x00, 0xfe, 0x7f}
+	want := []uint8{0xff, 0x12, 0x00, 0x80, 0x80, 0x01, 0x00, 0xfe, 0x7f, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	if info.Format != FormatPNG || !bytes.Equal(got.Pix, want) {
 		t.Errorf("Decode = %v (%s), want %v", got.Pix, info.Format, want)
+	}
+}
+
+// TestRGBARows: an opaque *image.RGBA is copied as it is; one with
+// transparency is read through its non-premultiplied colour (a pixel
+// (60,30,0) premultiplied at alpha 128 is (119,59,0)), alpha dropped, and
+// every pixel's alpha is looked at, the last included.
+func TestRGBARows(t *testing.T) {
+	m := image.NewRGBA(image.Rect(0, 0, 2, 1))
+	copy(m.Pix, []uint8{10, 20, 30, 255, 60, 30, 0, 255})
+	out := make([]uint8, 6)
+	rgbRows(m, FormatPNG)(0, out)
+	if want := []uint8{10, 20, 30, 60, 30, 0}; !bytes.Equal(out, want) {
+		t.Errorf("opaque: %v, want %v", out, want)
+	}
+	m.Pix[7] = 128 // the last pixel half transparent
+	rgbRows(m, FormatPNG)(0, out)
+	if want := []uint8{10, 20, 30, 119, 59, 0}; !bytes.Equal(out, want) {
+		t.Errorf("half transparent: %v, want %v", out, want)
 	}
 }
