@@ -255,22 +255,11 @@ func (l *Lock) acquireLocal() error {
 // createLocal creates path holding data, atomically: complete or absent.
 func createLocal(path string, data []byte) error {
 	tmp := fmt.Sprintf("%s.new-%d-%x", path, os.Getpid(), time.Now().UnixNano())
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := createExclusive(tmp, data); err != nil {
 		os.Remove(tmp)
 		return err
 	}
-	err = os.Link(tmp, path)
+	err := os.Link(tmp, path)
 	os.Remove(tmp)
 	if err != nil && !errors.Is(err, fs.ErrExist) {
 		// A filesystem without hard links: create the name exclusively.
@@ -279,6 +268,7 @@ func createLocal(path string, data []byte) error {
 	return err
 }
 
+// createExclusive creates path, which must not exist, holding data, synced.
 func createExclusive(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
