@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/prototext"
 
+	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
 )
 
@@ -298,16 +299,5 @@ var (
 // the authentication docs.
 func short(msg string) string {
 	msg = seeDocs.ReplaceAllString(requestURL.ReplaceAllString(msg, ""), "")
-	return strings.TrimPrefix(oneLine(msg), "Warning: ")
-}
-
-// oneLine joins the lines of a message with "; ".
-func oneLine(msg string) string {
-	var parts []string
-	for _, l := range strings.Split(msg, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			parts = append(parts, l)
-		}
-	}
-	return strings.Join(parts, "; ")
+	return strings.TrimPrefix(cli.OneLine(msg), "Warning: ")
 }

@@ -60,7 +60,7 @@ func Report(w io.Writer, name string, err error) {
 	if h := Hint(err); h != "" {
 		fmt.Fprintf(w, "%s: hint: %s\n", name, h)
 	}
-	fmt.Fprintf(w, "%s: %s\n", name, oneLine(err.Error()))
+	fmt.Fprintf(w, "%s: %s\n", name, OneLine(err.Error()))
 }
 
 // pipelineError is a failed pipeline run (beamrun.Error), whose message is
@@ -70,8 +70,8 @@ type pipelineError interface {
 	FailedStep() string // the step that failed, or ""
 }
 
-// oneLine joins the lines of a message with "; ".
-func oneLine(msg string) string {
+// OneLine joins the lines of a message with "; ".
+func OneLine(msg string) string {
 	var parts []string
 	for _, l := range strings.Split(msg, "\n") {
 		if l = strings.TrimSpace(l); l != "" {

@@ -76,7 +76,7 @@ func ParseError(fs *flag.FlagSet, name string, err error) []string {
 	// "invalid value "x" for flag -limit: parse error" and the like name
 	// flags with one dash; this project writes them with two.
 	msg = strings.NewReplacer("flag -", "flag --", ": -", ": --").Replace(msg)
-	return []string{fmt.Sprintf("%s: %s", name, oneLine(msg)), fmt.Sprintf("%s: run with --help for more", name)}
+	return []string{fmt.Sprintf("%s: %s", name, OneLine(msg)), fmt.Sprintf("%s: run with --help for more", name)}
 }
 
 // orList joins names as "a", "a or b", "a, b or c".
