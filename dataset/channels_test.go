@@ -5,12 +5,10 @@ import (
 	"context"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/facepipe/facepipe/dataset"
-	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/example"
 	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
@@ -20,17 +18,7 @@ import (
 // an error naming the shard and the image, not read as RGB; it made a
 // decode goroutine panic, killing training.
 func TestRecordWithOneChannel(t *testing.T) {
-	dir, _ := ingestFixtures(t, 30, schemas.EncodingUint8, 32)
-	src, err := dataset.Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shard := src.Manifest.Split("train").Shards[0]
-	path := filepath.Join(dir, shard.File)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, shard, path, data := firstTrainShard(t)
 	r := tfrecord.NewReader(bytes.NewReader(data), tfrecord.None, path)
 	var out bytes.Buffer
 	w := tfrecord.NewWriter(&out, tfrecord.None)

@@ -194,7 +194,10 @@ func TestEncodingsAgree(t *testing.T) {
 	}
 }
 
-func TestCorruptShard(t *testing.T) {
+// firstTrainShard ingests 30 fixtures at 32×32 uint8 and returns the
+// output folder, opened, its first train shard's entry, path and bytes.
+func firstTrainShard(t *testing.T) (*dataset.Source, schemas.FileEntry, string, []byte) {
+	t.Helper()
 	dir, _ := ingestFixtures(t, 30, schemas.EncodingUint8, 32)
 	src, err := dataset.Open(context.Background(), dir)
 	if err != nil {
@@ -206,6 +209,11 @@ func TestCorruptShard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return src, shard, path, data
+}
+
+func TestCorruptShard(t *testing.T) {
+	src, shard, path, data := firstTrainShard(t)
 	if shard.Records < 3 {
 		t.Fatalf("shard holds %d records", shard.Records)
 	}
