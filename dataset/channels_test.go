@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/facepipe/facepipe/dataset"
-	"github.com/facepipe/facepipe/transforms/example"
-	"github.com/facepipe/facepipe/transforms/tfrecord"
+	"github.com/facepipe/facepipe/example"
+	"github.com/facepipe/facepipe/tfrecord"
 )
 
 // TestRecordWithOneChannel: a shard record that declares one channel (a

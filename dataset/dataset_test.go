@@ -18,10 +18,10 @@ import (
 
 	"github.com/facepipe/facepipe/dataset"
 	"github.com/facepipe/facepipe/internal/fixtures"
+	"github.com/facepipe/facepipe/preprocess"
 	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/tfrecord"
 	"github.com/facepipe/facepipe/transforms/ingest"
-	"github.com/facepipe/facepipe/transforms/preprocess"
-	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
 func TestMain(m *testing.M) {

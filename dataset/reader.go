@@ -10,10 +10,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/facepipe/facepipe/example"
 	"github.com/facepipe/facepipe/internal/fsio"
-	"github.com/facepipe/facepipe/transforms/example"
-	"github.com/facepipe/facepipe/transforms/preprocess"
-	"github.com/facepipe/facepipe/transforms/tfrecord"
+	"github.com/facepipe/facepipe/preprocess"
+	"github.com/facepipe/facepipe/tfrecord"
 )
 
 // Options control a Reader. Split names a split, or splits joined by "+"

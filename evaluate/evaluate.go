@@ -8,7 +8,7 @@ import (
 	"math"
 	"sort"
 
-	"github.com/facepipe/facepipe/transforms/labels"
+	"github.com/facepipe/facepipe/labels"
 )
 
 // Prediction is one labelled image and what a model predicted for it. A

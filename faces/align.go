@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/preprocess"
 )
 
 // CropSize is the side of an aligned face crop, as UTKFace's crops are.

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/preprocess"
 )
 
 // moved applies a similarity written out by hand: scale s, rotation th

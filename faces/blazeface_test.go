@@ -9,7 +9,7 @@ import (
 
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/ort"
-	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/preprocess"
 )
 
 func openDetector(t *testing.T) *Detector {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/preprocess"
 )
 
 // Modes of finding the faces of an image, as --faces takes them.

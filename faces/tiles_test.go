@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/preprocess"
 )
 
 func TestPassesCoverEveryLevel(t *testing.T) {

@@ -116,7 +116,7 @@ func OutputColumns(spec Spec) []string {
 // stored at stored×stored and are fed at input×input.
 func NewPreprocessing(stored, input int) Preprocessing {
 	p := Preprocessing{
-		Function:   "transforms/preprocess.ModelInput",
+		Function:   "preprocess.ModelInput",
 		StoredSize: stored,
 		Resize:     fmt.Sprintf("decode to RGB, bilinear with half-pixel centres to %d×%d", stored, stored),
 		Range:      "[0,1] (pixel/255)",

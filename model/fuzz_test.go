@@ -10,7 +10,7 @@ import (
 
 // validCard is the model.json of a small single-network model.
 const validCard = `{"format_version":1,"id":"age-cnn-xs-16","task":"age","backbone":"cnn-xs","input_size":16,` +
-	`"age_scale":10,"age_shift":30,"preprocessing":{"function":"transforms/preprocess.ModelInput","stored_size":16,` +
+	`"age_scale":10,"age_shift":30,"preprocessing":{"function":"preprocess.ModelInput","stored_size":16,` +
 	`"resize":"bilinear","range":"[0,1]","layout":"NHWC, RGB"},"output":"age","epochs_run":2,"best_epoch":1,"seed":1}`
 
 // fuzzFolder writes an ensemble-shaped model folder into a fresh temporary

@@ -19,9 +19,9 @@
 #
 # Usage: scripts/mutants.sh [--semantic | --gremlins] [name-or-package ...]
 #   --semantic  only the semantic mutants (names from mutants.txt select some)
-#   --gremlins  only gremlins (packages such as transforms/labels select some)
+#   --gremlins  only gremlins (packages such as labels select some)
 # Runs under nice; a full run takes about an hour on 2 busy cores, most of it
-# gremlins on transforms/preprocess.
+# gremlins on preprocess.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "$0")/.."
@@ -37,7 +37,7 @@ select=("$@")
 # The Beam-free packages and the files gremlins leaves out: jpeg_turbo.go is
 # compiled only with -tags turbojpeg, so no default-build test can run it
 # (scripts/test.sh runs its tests in the turbojpeg build).
-gremlins_pkgs=(transforms/labels transforms/preprocess transforms/example transforms/tfrecord transforms/split evaluate)
+gremlins_pkgs=(labels preprocess example tfrecord split evaluate)
 gremlins_exclude=(--exclude-files 'jpeg_turbo\.go$')
 
 status=0

@@ -124,7 +124,7 @@ def serialize_example(image_f32le, ints, byts):
 
 
 # ---------------------------------------------------------------------------
-# Labels, as transforms/labels.ParseName.
+# Labels, as labels.ParseName.
 
 def small_int(s):
     if not s or len(s) > 9 or not all("0" <= ch <= "9" for ch in s):

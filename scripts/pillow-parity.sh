@@ -25,4 +25,4 @@ for name in names[::step][:n]:
     arr.astype("<f4").tofile(os.path.join(dst, name + ".f32"))
 print(f"Pillow {Image.__version__}: {min(n, len(names[::step]))} references in {dst}", file=sys.stderr)
 PY
-PILLOW_REF_DIR="$ref" go test ${TAGS:+-tags "$TAGS"} -count=1 -v -run 'TestPillowParity$' ./transforms/preprocess | grep -E 'parity|PASS|FAIL|ok'
+PILLOW_REF_DIR="$ref" go test ${TAGS:+-tags "$TAGS"} -count=1 -v -run 'TestPillowParity$' ./preprocess | grep -E 'parity|PASS|FAIL|ok'

@@ -22,11 +22,11 @@ import (
 	"github.com/facepipe/facepipe/evaluate"
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/model"
+	"github.com/facepipe/facepipe/preprocess"
 	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/split"
 	"github.com/facepipe/facepipe/training"
-	"github.com/facepipe/facepipe/transforms/preprocess"
 	"github.com/facepipe/facepipe/transforms/score"
-	"github.com/facepipe/facepipe/transforms/split"
 )
 
 // meanBaseline is the MAE of predicting the mean age of preds.

@@ -17,10 +17,10 @@ import (
 	"github.com/facepipe/facepipe/evaluate"
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/model"
+	"github.com/facepipe/facepipe/preprocess"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/training"
 	"github.com/facepipe/facepipe/transforms/ingest"
-	"github.com/facepipe/facepipe/transforms/preprocess"
 )
 
 func TestMain(m *testing.M) {

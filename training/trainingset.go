@@ -14,11 +14,11 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/facepipe/facepipe/dataset"
+	"github.com/facepipe/facepipe/example"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/example"
-	"github.com/facepipe/facepipe/transforms/tfrecord"
+	"github.com/facepipe/facepipe/tfrecord"
 )
 
 // writeTrainingSet writes into the model folder the content hashes of the

@@ -9,7 +9,7 @@ import (
 	"github.com/facepipe/facepipe/faces/graphnet"
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/model"
-	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/preprocess"
 )
 
 func near(a, b faces.Box, tol float64) bool {

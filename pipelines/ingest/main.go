@@ -25,9 +25,9 @@ import (
 	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/internal/outlock"
+	"github.com/facepipe/facepipe/preprocess"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/transforms/ingest"
-	"github.com/facepipe/facepipe/transforms/preprocess"
 )
 
 // runnerFlags are Beam's runner and Dataflow flags: those defined before

@@ -28,7 +28,7 @@ import (
 	"github.com/facepipe/facepipe/internal/outlock"
 	"github.com/facepipe/facepipe/model"
 	"github.com/facepipe/facepipe/models"
-	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/preprocess"
 	"github.com/facepipe/facepipe/transforms/score"
 )
 

@@ -14,9 +14,9 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/facepipe/facepipe/evaluate"
+	"github.com/facepipe/facepipe/labels"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/scripts/faceapiout"
-	"github.com/facepipe/facepipe/transforms/labels"
 	"github.com/facepipe/facepipe/transforms/score"
 )
 

@@ -19,7 +19,7 @@ import (
 	"github.com/facepipe/facepipe/faces"
 	"github.com/facepipe/facepipe/faces/graphnet"
 	"github.com/facepipe/facepipe/model"
-	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/preprocess"
 )
 
 var (

@@ -33,7 +33,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/facepipe/facepipe/transforms/split"
+	"github.com/facepipe/facepipe/split"
 )
 
 func main() {

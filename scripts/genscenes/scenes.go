@@ -25,8 +25,8 @@ import (
 	xdraw "golang.org/x/image/draw"
 
 	"github.com/facepipe/facepipe/internal/fixtures"
-	"github.com/facepipe/facepipe/transforms/labels"
-	"github.com/facepipe/facepipe/transforms/split"
+	"github.com/facepipe/facepipe/labels"
+	"github.com/facepipe/facepipe/split"
 )
 
 // Template points of a 200×200 UTKFace crop (see

@@ -18,7 +18,7 @@ import (
 	"testing"
 
 	"github.com/facepipe/facepipe/internal/fixtures"
-	"github.com/facepipe/facepipe/transforms/split"
+	"github.com/facepipe/facepipe/split"
 )
 
 // fixtureSources writes n fixture crops (and duplicate groups) into a

@@ -10,8 +10,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/facepipe/facepipe/internal/beamreg"
+	"github.com/facepipe/facepipe/internal/progress"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/progress"
 	"github.com/facepipe/facepipe/transforms/rejects"
 )
 

@@ -14,8 +14,8 @@ import (
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/internal/ort"
+	"github.com/facepipe/facepipe/preprocess"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/preprocess"
 )
 
 // With --faces=detect, ingest stores each image's best face aligned onto the

@@ -1,7 +1,7 @@
 // Package ingest holds the Beam transforms of the ingest pipeline: list the
 // images, check their names and headers, resolve duplicates, assign splits
 // and shards, write the shards, the rejects, the statistics and the
-// manifest. The pure logic under them lives beside it (transforms/labels,
+// manifest. The pure logic under them lives beside it (labels,
 // split, preprocess, tfrecord, example, labelstats, report) and tests
 // without Beam. It links no machine-learning code: ingest workers stay small.
 package ingest
@@ -17,9 +17,9 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 
 	"github.com/facepipe/facepipe/schemas"
+	"github.com/facepipe/facepipe/split"
+	"github.com/facepipe/facepipe/tfrecord"
 	"github.com/facepipe/facepipe/transforms/rejects"
-	"github.com/facepipe/facepipe/transforms/split"
-	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
 // Config holds the parameters of an ingest run.

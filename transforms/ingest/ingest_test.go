@@ -16,17 +16,17 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 
+	"github.com/facepipe/facepipe/example"
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/fsio"
 	"github.com/facepipe/facepipe/internal/htmlcheck"
 	"github.com/facepipe/facepipe/internal/ingesttest"
+	"github.com/facepipe/facepipe/preprocess"
+	"github.com/facepipe/facepipe/report"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/example"
+	"github.com/facepipe/facepipe/split"
+	"github.com/facepipe/facepipe/tfrecord"
 	"github.com/facepipe/facepipe/transforms/ingest"
-	"github.com/facepipe/facepipe/transforms/preprocess"
-	"github.com/facepipe/facepipe/transforms/report"
-	"github.com/facepipe/facepipe/transforms/split"
-	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
 func TestMain(m *testing.M) {

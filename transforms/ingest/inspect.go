@@ -14,10 +14,10 @@ import (
 
 	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/progress"
+	"github.com/facepipe/facepipe/labels"
+	"github.com/facepipe/facepipe/preprocess"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/labels"
-	"github.com/facepipe/facepipe/transforms/preprocess"
-	"github.com/facepipe/facepipe/transforms/progress"
 	"github.com/facepipe/facepipe/transforms/rejects"
 )
 

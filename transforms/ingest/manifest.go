@@ -15,11 +15,11 @@ import (
 
 	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/outfile"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/outfile"
+	"github.com/facepipe/facepipe/split"
+	"github.com/facepipe/facepipe/tfrecord"
 	"github.com/facepipe/facepipe/transforms/rejects"
-	"github.com/facepipe/facepipe/transforms/split"
-	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
 // ManifestFact is one fact the manifest records; Kind says which field is set.

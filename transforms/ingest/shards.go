@@ -20,16 +20,16 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 
+	"github.com/facepipe/facepipe/example"
 	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/outfile"
+	"github.com/facepipe/facepipe/internal/progress"
+	"github.com/facepipe/facepipe/preprocess"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/example"
-	"github.com/facepipe/facepipe/transforms/outfile"
-	"github.com/facepipe/facepipe/transforms/preprocess"
-	"github.com/facepipe/facepipe/transforms/progress"
+	"github.com/facepipe/facepipe/split"
+	"github.com/facepipe/facepipe/tfrecord"
 	"github.com/facepipe/facepipe/transforms/rejects"
-	"github.com/facepipe/facepipe/transforms/split"
-	"github.com/facepipe/facepipe/transforms/tfrecord"
 )
 
 // TFRecordDir is the folder of the shards under the output folder.

@@ -11,11 +11,11 @@ import (
 
 	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/internal/outfile"
+	"github.com/facepipe/facepipe/labelstats"
+	"github.com/facepipe/facepipe/preprocess"
+	"github.com/facepipe/facepipe/report"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/labelstats"
-	"github.com/facepipe/facepipe/transforms/outfile"
-	"github.com/facepipe/facepipe/transforms/preprocess"
-	"github.com/facepipe/facepipe/transforms/report"
 )
 
 // StatsFact is one input of the statistics writer; Kind says which field is

@@ -11,8 +11,8 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/facepipe/facepipe/internal/ingesttest"
+	"github.com/facepipe/facepipe/labels"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/labels"
 )
 
 // TestStatsInDuckDB reads the statistics tables back with DuckDB, as an

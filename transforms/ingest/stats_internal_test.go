@@ -5,8 +5,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/facepipe/facepipe/labelstats"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/labelstats"
 )
 
 // TestStatsCombinerBundling drives the Beam combiner's methods as a runner

@@ -13,8 +13,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/facepipe/facepipe/internal/beamreg"
+	"github.com/facepipe/facepipe/internal/outfile"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/outfile"
 )
 
 // File is the rejects table's path under the output folder.

@@ -18,8 +18,8 @@ import (
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/ingesttest"
 	"github.com/facepipe/facepipe/model"
+	"github.com/facepipe/facepipe/preprocess"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/preprocess"
 	"github.com/facepipe/facepipe/transforms/score"
 )
 

@@ -20,7 +20,7 @@ import (
 
 	"github.com/facepipe/facepipe/faces"
 	"github.com/facepipe/facepipe/internal/fsio"
-	"github.com/facepipe/facepipe/transforms/preprocess"
+	"github.com/facepipe/facepipe/preprocess"
 )
 
 // AnnotatedDir is the folder of the annotated photos (--annotate).

@@ -21,12 +21,12 @@ import (
 	"github.com/facepipe/facepipe/faces"
 	"github.com/facepipe/facepipe/internal/fixtures"
 	"github.com/facepipe/facepipe/internal/ingesttest"
+	"github.com/facepipe/facepipe/labels"
 	"github.com/facepipe/facepipe/model"
+	"github.com/facepipe/facepipe/preprocess"
 	"github.com/facepipe/facepipe/schemas"
 	"github.com/facepipe/facepipe/training"
 	"github.com/facepipe/facepipe/transforms/ingest"
-	"github.com/facepipe/facepipe/transforms/labels"
-	"github.com/facepipe/facepipe/transforms/preprocess"
 	"github.com/facepipe/facepipe/transforms/score"
 )
 

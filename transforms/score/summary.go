@@ -26,8 +26,8 @@ import (
 	"github.com/facepipe/facepipe/faces"
 	"github.com/facepipe/facepipe/internal/beamreg"
 	"github.com/facepipe/facepipe/internal/fsio"
+	"github.com/facepipe/facepipe/labels"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/labels"
 	"github.com/facepipe/facepipe/transforms/rejects"
 )
 

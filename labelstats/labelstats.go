@@ -8,8 +8,8 @@ import (
 	"math"
 	"sort"
 
+	"github.com/facepipe/facepipe/labels"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/labels"
 )
 
 // MaxSamples is how many sample images an Accumulator keeps for the report.

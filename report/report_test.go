@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/facepipe/facepipe/internal/htmlcheck"
+	"github.com/facepipe/facepipe/labelstats"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/labelstats"
 )
 
 func sampleData(t *testing.T) *Data {

@@ -16,9 +16,9 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/facepipe/facepipe/labels"
+	"github.com/facepipe/facepipe/labelstats"
 	"github.com/facepipe/facepipe/schemas"
-	"github.com/facepipe/facepipe/transforms/labels"
-	"github.com/facepipe/facepipe/transforms/labelstats"
 )
 
 // Data is what the report shows.
