@@ -77,5 +77,11 @@ if [ "$(go env GOHOSTOS)/$(go env GOHOSTARCH)" != linux/amd64 ]; then
 	launcher=$out/$pipeline-launcher
 	go build -o "$launcher" "./pipelines/$pipeline"
 fi
-echo "dataflow.sh: submitting $pipeline" >&2
+action="submitting $pipeline"
+for arg in "$@"; do
+	case $arg in
+	-dry_run | --dry_run | -dry_run=true | --dry_run=true) action="building the $pipeline job (--dry_run: nothing is submitted)" ;;
+	esac
+done
+echo "dataflow.sh: $action" >&2
 exec "$launcher" --runner=dataflow --worker_binary="$worker" "$@"
