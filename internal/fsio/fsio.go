@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs://
@@ -353,7 +354,9 @@ func WriteAtomic(ctx context.Context, p string, write func(w io.Writer) error) (
 		return err
 	}
 	tmp := TempName(p)
+	tempsMu.RLock()
 	w, err := f.OpenWrite(ctx, tmp)
+	tempsMu.RUnlock()
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", tmp, err)
 	}
@@ -391,6 +394,29 @@ func WriteAtomic(ctx context.Context, p string, write func(w io.Writer) error) (
 		}
 	}
 	return nil
+}
+
+// tempsMu is held for reading while a temporary file is created, and for
+// writing while temporary files are stopped (StopTemps).
+var (
+	tempsMu      sync.RWMutex
+	tempsStopped atomic.Bool
+)
+
+// StopTemps makes every later creation of a temporary file by WriteAtomic
+// wait, once those in progress are done, until resume is called. An
+// interrupted run calls it before it removes its temporary files and exits
+// (never resuming), so that no writer still running creates one after the
+// clean-up. A second call while stopped does nothing.
+func StopTemps() (resume func()) {
+	if !tempsStopped.CompareAndSwap(false, true) {
+		return func() {}
+	}
+	tempsMu.Lock()
+	return func() {
+		tempsStopped.Store(false)
+		tempsMu.Unlock()
+	}
 }
 
 // syncFile and syncDir flush a written file and a folder's entries to disk;

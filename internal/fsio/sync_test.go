@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // TestWriteAtomicSyncs: a local WriteAtomic flushes the temporary file to
@@ -43,4 +44,32 @@ func boolString(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// TestStopTemps: once temporary files are stopped, a WriteAtomic creates
+// nothing until they are resumed, and then completes; a second stop while
+// stopped does nothing.
+func TestStopTemps(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f.txt")
+	resume := StopTemps()
+	StopTemps()() // a no-op while stopped
+	done := make(chan error, 1)
+	go func() { done <- WriteFile(context.Background(), p, []byte("x")) }()
+	time.Sleep(200 * time.Millisecond)
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a file was created while temporary files were stopped: %v", entries[0].Name())
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("WriteFile returned while stopped: %v", err)
+	default:
+	}
+	resume()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(p); err != nil || string(data) != "x" {
+		t.Fatalf("after resume: %q, %v", data, err)
+	}
 }

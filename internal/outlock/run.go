@@ -66,9 +66,14 @@ func leftovers(w io.Writer, dir, tool string) {
 	}
 }
 
+// stopTemps is fsio.StopTemps; tests that run the interrupt handlers in
+// their own process leave temporary files allowed.
+var stopTemps = fsio.StopTemps
+
 // interrupted removes the temporary files under the local output folder dir
 // of a run that sig ends, and says how to continue on one line.
 func interrupted(w io.Writer, flag, dir, tool string, sig os.Signal) {
+	stopTemps() // no writer still running creates one after the clean-up; the process then exits
 	n := RemoveTempsUnder(dir)
 	if tool == "train" {
 		return
