@@ -243,10 +243,7 @@ func (f *scoreFn) Setup(ctx context.Context) error {
 		if scorers, err = OpenScorers(ctx, fc, b); err != nil {
 			return err
 		}
-		f.sets[forFaces] = newScorerSet(scorers)
-		if err := SameTasks(f.sets[forCrops].scorers, scorers); err != nil {
-			return err
-		}
+		f.sets[forFaces] = newScorerSet(scorers) // the binary checked SameTasks before the run
 	}
 	if f.Cfg.facesMode() != faces.ModeWhole {
 		if f.detector, err = OpenDetector(f.Cfg, b); err != nil {
@@ -399,9 +396,8 @@ func SameTasks(crops, faces []model.Scorer) error {
 	tasks := func(scs []model.Scorer) string {
 		age, gender := false, false
 		for _, sc := range scs {
-			t := sc.Task()
-			age = age || t == model.TaskAge || t == model.TaskBoth
-			gender = gender || t == model.TaskGender || t == model.TaskBoth
+			spec := model.Spec{Task: sc.Task()}
+			age, gender = age || spec.HasAge(), gender || spec.HasGender()
 		}
 		switch {
 		case age && gender:
