@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"math"
 	"reflect"
 	"testing"
 )
@@ -152,5 +153,95 @@ func TestRGBARows(t *testing.T) {
 	rgbRows(m, FormatPNG)(0, out)
 	if want := []uint8{10, 20, 30, 119, 59, 0}; !bytes.Equal(out, want) {
 		t.Errorf("half transparent: %v, want %v", out, want)
+	}
+}
+
+// TestYCbCrRowsChroma converts small YCbCr images of every subsampling
+// whose chroma differs from row to row and column to column, with an odd
+// width and height, and checks each pixel against the JFIF conversion
+// (R = Y + 1.402·(Cr−128), G = Y − 0.344136·(Cb−128) − 0.714136·(Cr−128),
+// B = Y + 1.772·(Cb−128), to within 1) of the chroma the pixel should get:
+// the sample itself (4:4:4), libjpeg's fancy upsampling written out per
+// output pixel (4:2:2 horizontally, 4:2:0 both ways; the formulas of
+// TestFancyUpsampling), or the covering sample (4:4:0 and others). Y is
+// flat at 128, so a chroma sample read from the wrong row or column shows.
+func TestYCbCrRowsChroma(t *testing.T) {
+	const w, h = 5, 3
+	// chroma value of sample (i, j) of a plane of cw×ch, a pattern
+	// with no two neighbours alike, different for Cb and Cr.
+	cbAt := func(i, j int) uint8 { return uint8(40 + 60*i + 25*j*j + 7*(i*j%3)) }
+	crAt := func(i, j int) uint8 { return uint8(220 - 45*i - 30*j + 5*((i+j)%2)) }
+	clampIdx := func(v, n int) int { return min(max(v, 0), n-1) }
+	// h2 is the fancy horizontal upsampling of sample row s (cw samples)
+	// at output column x.
+	h2 := func(s func(int) int, cw, x int) int {
+		i := x / 2
+		if cw == 1 {
+			return s(0)
+		}
+		if x%2 == 0 {
+			if i == 0 {
+				return s(0)
+			}
+			return (3*s(i) + s(i-1) + 1) >> 2
+		}
+		if i == cw-1 {
+			return s(i)
+		}
+		return (3*s(i) + s(i+1) + 2) >> 2
+	}
+	for _, tc := range []struct {
+		name   string
+		ratio  image.YCbCrSubsampleRatio
+		expect func(plane func(i, j int) uint8, cw, ch, x, y int) int
+	}{
+		{"4:4:4", image.YCbCrSubsampleRatio444, func(p func(i, j int) uint8, cw, ch, x, y int) int {
+			return int(p(x, y))
+		}},
+		{"4:2:2", image.YCbCrSubsampleRatio422, func(p func(i, j int) uint8, cw, ch, x, y int) int {
+			return h2(func(i int) int { return int(p(i, y)) }, cw, x)
+		}},
+		{"4:2:0", image.YCbCrSubsampleRatio420, func(p func(i, j int) uint8, cw, ch, x, y int) int {
+			near, far := y/2, y/2-1
+			if y%2 == 1 {
+				far = y/2 + 1
+			}
+			far = clampIdx(far, ch)
+			sum := func(i int) int { return 3*int(p(i, near)) + int(p(i, far)) }
+			i := x / 2
+			if x%2 == 0 {
+				return (3*sum(i) + sum(clampIdx(i-1, cw)) + 8) >> 4
+			}
+			return (3*sum(i) + sum(clampIdx(i+1, cw)) + 7) >> 4
+		}},
+		{"4:4:0", image.YCbCrSubsampleRatio440, func(p func(i, j int) uint8, cw, ch, x, y int) int {
+			return int(p(x, y/2))
+		}},
+	} {
+		m := image.NewYCbCr(image.Rect(0, 0, w, h), tc.ratio)
+		for i := range m.Y {
+			m.Y[i] = 128
+		}
+		cw, ch := m.CStride, len(m.Cb)/m.CStride
+		for j := 0; j < ch; j++ {
+			for i := 0; i < cw; i++ {
+				m.Cb[j*m.CStride+i], m.Cr[j*m.CStride+i] = cbAt(i, j), crAt(i, j)
+			}
+		}
+		dst := &RGB{Width: w, Height: h, Pix: make([]uint8, 3*w*h)}
+		ycbcrToRGB(dst, m)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				cb := float64(tc.expect(cbAt, cw, ch, x, y)) - 128
+				cr := float64(tc.expect(crAt, cw, ch, x, y)) - 128
+				want := [3]float64{128 + 1.402*cr, 128 - 0.344136*cb - 0.714136*cr, 128 + 1.772*cb}
+				for c := 0; c < 3; c++ {
+					wc := math.Min(math.Max(want[c], 0), 255)
+					if got := float64(dst.Pix[3*(y*w+x)+c]); math.Abs(got-wc) > 1 {
+						t.Errorf("%s: pixel (%d,%d) channel %d = %v, want %.1f", tc.name, x, y, c, got, wc)
+					}
+				}
+			}
+		}
 	}
 }
