@@ -412,6 +412,23 @@ func writeTable(w io.Writer, t Truth, results []Result) {
 			m := evaluate.Score(r.predictions(t, common))
 			fmt.Fprintf(w, f2, r.Name, num(m.AgeMAE, "%.2f", 1), num(m.GenderAccuracy, "%.1f%%", 100), num(m.GenderAUC, "%.3f", 1))
 		}
+		fmt.Fprintf(w, "\nage MAE on those faces by face size (pasted crop width, pixels):\n")
+		fmt.Fprintf(w, "%-34s", "pipeline")
+		for _, b := range sizeBands {
+			fmt.Fprintf(w, " %9s", bandName(b))
+		}
+		fmt.Fprintln(w)
+		for _, r := range results {
+			fmt.Fprintf(w, "%-34s", r.Name)
+			for _, b := range sizeBands {
+				only := make([]bool, len(t.Faces))
+				for i, f := range t.Faces {
+					only[i] = common[i] && f.Size >= b[0] && f.Size < b[1]
+				}
+				fmt.Fprintf(w, " %9s", num(evaluate.Score(r.predictions(t, only)).AgeMAE, "%.2f", 1))
+			}
+			fmt.Fprintln(w)
+		}
 	}
 
 	// Rates of ours against the others.
