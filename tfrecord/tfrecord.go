@@ -343,16 +343,12 @@ func (r *Reader) open() error {
 	return nil
 }
 
-// readData reads n bytes into r.buf. A buffer too small is grown in steps,
-// each at most readChunk and no larger than what has already arrived, while
-// the data is read, so a length field larger than the file allocates no more
-// than about twice the bytes actually present (at least firstChunk).
+// readData reads n bytes into r.buf, in steps of at most readChunk, each
+// no larger than what has already arrived (at least firstChunk), growing
+// the buffer only when a step does not fit in it: a record that fits the
+// buffer is read without allocating, and a length field larger than the
+// file allocates no more than about twice the bytes actually present.
 func (r *Reader) readData(n int) error {
-	if n <= cap(r.buf) {
-		r.buf = r.buf[:n]
-		_, err := io.ReadFull(r.br, r.buf)
-		return err
-	}
 	r.buf = r.buf[:0]
 	for len(r.buf) < n {
 		// Double what has arrived, starting at firstChunk, capped at

@@ -641,6 +641,37 @@ func TestWriteAllocs(t *testing.T) {
 	}
 }
 
+// TestReadAllocs: once the first record has sized the buffer, reading
+// records of the same size or smaller allocates nothing: the float image
+// of ingest (602,112 bytes, under firstChunk) and a 3 MB record (read in
+// steps of 1, 1 and 2 MB), each followed by a record of 10 bytes.
+func TestReadAllocs(t *testing.T) {
+	for _, size := range []int{602112, 3 << 20} {
+		big, small := payload(size, 1), payload(10, 2)
+		var records [][]byte
+		for range 22 {
+			records = append(records, big, small)
+		}
+		r := NewReader(bytes.NewReader(encode(t, None, records)), None, "")
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+		i := 1
+		allocs := testing.AllocsPerRun(20, func() {
+			for range 2 {
+				rec, err := r.Next()
+				if err != nil || !bytes.Equal(rec, records[i]) {
+					t.Fatalf("record %d: %d bytes, %v; want %d", i, len(rec), err, len(records[i]))
+				}
+				i++
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%d-byte records: Next made %v allocations a pair, want 0", size, allocs)
+		}
+	}
+}
+
 // TestResume: a flipped byte inside one record's data is skipped and the
 // following records are still read; a damaged length is not resumable.
 func TestResume(t *testing.T) {
