@@ -4,9 +4,10 @@
 package evaluate
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/facepipe/facepipe/labels"
 )
@@ -125,7 +126,7 @@ func AUC(scores []float64, truth []int) (float64, bool) {
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(scores[a], scores[b]) })
 	// Sum the (average, for ties) ranks of the positives.
 	var rankSum float64
 	pos := 0
