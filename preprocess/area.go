@@ -20,7 +20,7 @@ func areaKernel(in, out int) *kernel {
 		lo, hi := float64(i)*scale, float64(i+1)*scale
 		first := min(int(math.Floor(lo)), in-taps)
 		k.start[i] = first
-		for t := 0; t < taps; t++ {
+		for t := range taps {
 			p := float64(first + t)
 			overlap := math.Min(hi, p+1) - math.Max(lo, p)
 			if overlap > 0 {

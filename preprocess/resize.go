@@ -55,7 +55,7 @@ func bilinearKernel(in, out int) *kernel {
 	taps := 1
 	for i := 0; i < out; i++ {
 		center := (float64(i) + 0.5) * ratio
-		lo := int(math.Max(center-support+0.5, 0))
+		lo := int(math.Max(center-support, 0)) // at or before the first non-zero weight
 		hi := int(math.Min(center+support+0.5, float64(in)))
 		var w []float64
 		sum := 0.0
