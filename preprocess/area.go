@@ -22,10 +22,8 @@ func areaKernel(in, out int) *kernel {
 		k.start[i] = first
 		for t := range taps {
 			p := float64(first + t)
-			overlap := math.Min(hi, p+1) - math.Max(lo, p)
-			if overlap > 0 {
-				k.weight[i*taps+t] = overlap / scale
-			}
+			overlap := math.Min(hi, p+1) - math.Max(lo, p) // negative: the tap lies outside the span
+			k.weight[i*taps+t] = max(overlap, 0) / scale
 		}
 	}
 	k.w32 = make([]float32, len(k.weight))
