@@ -68,7 +68,7 @@ func bilinearKernel(in, out int) *kernel {
 			w = append(w, v)
 			sum += v
 		}
-		for len(w) > 1 && w[len(w)-1] == 0 {
+		for w[len(w)-1] == 0 { // trailing zeros (the centre's own pixel has weight)
 			w = w[:len(w)-1]
 		}
 		for j := range w {
@@ -81,13 +81,8 @@ func bilinearKernel(in, out int) *kernel {
 	// start left where the span would reach past the image.
 	k := &kernel{taps: taps, start: make([]int, out), weight: make([]float64, out*taps)}
 	for i, w := range weights {
-		lo := first[i]
-		off := 0
-		if lo+taps > in {
-			off = lo + taps - in
-			lo -= off
-		}
-		k.start[i] = lo
+		off := max(first[i]+taps-in, 0)
+		k.start[i] = first[i] - off
 		copy(k.weight[i*taps+off:], w)
 	}
 	k.w32 = make([]float32, len(k.weight))
@@ -158,11 +153,7 @@ func (m *RGB) ResizeFloat32(w, h int, dst []float32) []float32 {
 			out = out[:len(r0)]
 			wt := ky.w32[2*y+1]
 			for i, a := range r0 {
-				v := (a + wt*(r1[i]-a)) * inv255
-				if v > 1 {
-					v = 1
-				}
-				out[i] = v
+				out[i] = min((a+wt*(r1[i]-a))*inv255, 1)
 			}
 			continue
 		}
