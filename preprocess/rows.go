@@ -53,10 +53,7 @@ func rgbRows(img image.Image, format string) rowFunc {
 // colours; an index past the palette reads as black.
 func palettedRows(m *image.Paletted, w int) rowFunc {
 	var lut [256][3]uint8
-	for i, c := range m.Palette {
-		if i == len(lut) {
-			break
-		}
+	for i, c := range m.Palette[:min(len(m.Palette), len(lut))] {
 		n := color.NRGBAModel.Convert(c).(color.NRGBA)
 		lut[i] = [3]uint8{n.R, n.G, n.B}
 	}
@@ -96,8 +93,8 @@ func copyRGB(dst *RGB, pix []uint8, stride, step int) {
 }
 
 func opaque(m *image.RGBA) bool {
-	for i := 3; i < len(m.Pix); i += 4 {
-		if m.Pix[i] != 0xff {
+	for i := 0; i < len(m.Pix); i += 4 {
+		if m.Pix[i+3] != 0xff {
 			return false
 		}
 	}
@@ -146,24 +143,23 @@ func boxReduce(w, h, d int, row rowFunc) *RGB {
 }
 
 // meanBlocks writes the rounded means of blocks d pixels wide (fewer in the
-// last) from column sums over rows rows. Whole blocks, d² pixels, divide by
-// a shift when d is a power of two.
+// last) from column sums over rows rows. d is a power of two (boxReduce's),
+// so whole blocks, d² pixels, divide by a shift.
 func meanBlocks(out []uint8, colsum []uint32, w, d, rows int) {
 	whole := uint32(d * d)
 	shift := bits.TrailingZeros32(whole)
-	pow2 := whole&(whole-1) == 0
 	for ox := 0; ox < len(out)/3; ox++ {
 		x0, x1 := ox*d, min(ox*d+d, w)
 		var r, g, b uint32
 		cs := colsum[3*x0 : 3*x1]
-		for i := 0; i+2 < len(cs); i += 3 {
+		for i := 0; i < len(cs); i += 3 {
 			r += cs[i]
 			g += cs[i+1]
 			b += cs[i+2]
 		}
 		o := out[3*ox : 3*ox+3 : 3*ox+3]
 		n := uint32((x1 - x0) * rows)
-		if n == whole && pow2 {
+		if n == whole {
 			o[0], o[1], o[2] = uint8((r+n/2)>>shift), uint8((g+n/2)>>shift), uint8((b+n/2)>>shift)
 			continue
 		}

@@ -245,3 +245,29 @@ func TestYCbCrRowsChroma(t *testing.T) {
 		}
 	}
 }
+
+// TestPalettedRows: indices map through the palette's non-premultiplied
+// colours (a premultiplied (60,30,0) at alpha 128 is (119,59,0)); an index
+// past a short palette reads as black; a palette longer than 256 colours
+// (legal for an image.Paletted built in memory) maps index 255 to its
+// 256th colour.
+func TestPalettedRows(t *testing.T) {
+	short := image.NewPaletted(image.Rect(0, 0, 3, 1), color.Palette{color.RGBA{10, 20, 30, 255}, color.RGBA{60, 30, 0, 128}})
+	copy(short.Pix, []uint8{1, 0, 7})
+	out := make([]uint8, 9)
+	palettedRows(short, 3)(0, out)
+	if want := []uint8{119, 59, 0, 10, 20, 30, 0, 0, 0}; !bytes.Equal(out, want) {
+		t.Errorf("short palette: %v, want %v", out, want)
+	}
+	long := make(color.Palette, 300)
+	for i := range long {
+		long[i] = color.RGBA{uint8(i), uint8(i / 2), 7, 255}
+	}
+	m := image.NewPaletted(image.Rect(0, 0, 2, 1), long)
+	copy(m.Pix, []uint8{255, 3})
+	out = out[:6]
+	palettedRows(m, 2)(0, out)
+	if want := []uint8{255, 127, 7, 3, 1, 7}; !bytes.Equal(out, want) {
+		t.Errorf("long palette: %v, want %v", out, want)
+	}
+}
