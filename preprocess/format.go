@@ -82,9 +82,10 @@ var (
 // its major brand.
 func isoMedia(data []byte) *Error {
 	size := uint64(binary.BigEndian.Uint32(data))
-	if size < 16 || size > uint64(len(data)) {
-		size = uint64(min(len(data), 4096)) // 0: to the end; 1: 64-bit size
+	if size < 16 {
+		size = 4096 // 0: to the end; 1: 64-bit size
 	}
+	size = min(size, uint64(len(data)), 4096)
 	var brands []string // major brand, then the compatible ones
 	for i := uint64(8); i+4 <= size; i += 4 {
 		if i != 12 { // bytes 12-16 are the minor version
@@ -110,12 +111,7 @@ func isoMedia(data []byte) *Error {
 	return fail(ReasonNotAnImage, "content is an ISO media file of brand %q (video or audio), not an image", brands[0])
 }
 
-func prefix(b []byte) []byte {
-	if len(b) > 8 {
-		return b[:8]
-	}
-	return b
-}
+func prefix(b []byte) []byte { return b[:min(len(b), 8)] }
 
 // complete reports whether a file ends as a whole image of its format does:
 // a JPEG with its EOI marker (trailing padding allowed), a PNG with IEND, a
