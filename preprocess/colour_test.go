@@ -118,6 +118,18 @@ func TestDecodeChromaSubsampling(t *testing.T) {
 	}
 }
 
+// TestCheckAtTheLimit: an image of exactly maxPixels pixels passes Check;
+// one pixel fewer allowed rejects it as too large.
+func TestCheckAtTheLimit(t *testing.T) {
+	data := encodeJPEG(t, testImage(64, 48, 1))
+	if _, err := Check(data, 64*48); err != nil {
+		t.Errorf("64×48 at a limit of %d pixels: %v", 64*48, err)
+	}
+	if _, err := Check(data, 64*48-1); err == nil || err.(*Error).Reason != ReasonTooLarge {
+		t.Errorf("64×48 at a limit of %d pixels: %v, want %s", 64*48-1, err, ReasonTooLarge)
+	}
+}
+
 // TestCheckHeaderLimits: Check rejects a header declaring no pixels in
 // either dimension, and one over the pixel limit with a detail that gives
 // both sizes in megapixels; Options.MaxPixels of 0 is the default limit.

@@ -15,6 +15,7 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -226,7 +227,7 @@ func onScreen(img image.Image, w, h int) image.Image {
 // Grayscale reports whether all three channels are equal in every pixel.
 func (m *RGB) Grayscale() bool {
 	p := m.Pix
-	for i := 0; i+2 < len(p); i += 3 {
+	for i := 0; i < len(p); i += 3 {
 		if p[i] != p[i+1] || p[i] != p[i+2] {
 			return false
 		}
@@ -255,12 +256,8 @@ func Quantize(dst []uint8, src []float32) []uint8 {
 	return dst
 }
 
-func grow[T any](s []T, n int) []T {
-	if cap(s) >= n {
-		return s[:n]
-	}
-	return make([]T, n)
-}
+// grow returns s resized to n, reusing its array when it is large enough.
+func grow[T any](s []T, n int) []T { return slices.Grow(s[:0], n)[:n] }
 
 // Thumbnail decodes an image and returns a size×size JPEG of it, for reports.
 func Thumbnail(data []byte, size int) ([]byte, error) {
