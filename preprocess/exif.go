@@ -157,7 +157,7 @@ func (m *RGB) orient(o int) *RGB {
 			for y := ty; y < min(ty+tile, oh); y++ {
 				s := start + y*stepY + tx*stepX
 				out := dst.Pix[3*(y*ow+tx) : 3*(y*ow+min(tx+tile, ow))]
-				for x := 0; x+2 < len(out); x += 3 {
+				for x := 0; x < len(out); x += 3 {
 					out[x], out[x+1], out[x+2] = m.Pix[s], m.Pix[s+1], m.Pix[s+2]
 					s += stepX
 				}
