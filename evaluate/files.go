@@ -178,21 +178,35 @@ type confusion struct{ m [2][2]int }
 func (c *confusion) Plot(cv draw.Canvas, plt *plot.Plot) {
 	trX, trY := plt.Transforms(&cv)
 	for t := 0; t < 2; t++ {
-		row := c.m[t][0] + c.m[t][1]
 		for pr := 0; pr < 2; pr++ {
-			share := 0.0
-			if row > 0 {
-				share = float64(c.m[t][pr]) / float64(row)
-			}
+			share := cellShare(c.m[t], pr)
 			y := float64(1 - t) // male on top
 			x := float64(pr)
 			rect := vg.Rectangle{Min: vg.Point{X: trX(x - 0.5), Y: trY(y - 0.5)}, Max: vg.Point{X: trX(x + 0.5), Y: trY(y + 0.5)}}
-			shade := uint8(255 - 180*share)
+			shade := cellShade(share)
 			cv.SetColor(color.RGBA{shade, shade, 255, 255})
 			cv.Fill(rect.Path())
 			sty := draw.TextStyle{Color: color.Black, Font: plot.DefaultFont, Handler: plot.DefaultTextHandler, XAlign: draw.XCenter, YAlign: draw.YCenter}
 			sty.Font.Size = vg.Points(14)
-			cv.FillText(sty, vg.Point{X: trX(x), Y: trY(y)}, fmt.Sprintf("%d\n%.1f%%", c.m[t][pr], 100*share))
+			cv.FillText(sty, vg.Point{X: trX(x), Y: trY(y)}, cellLabel(c.m[t][pr], share))
 		}
 	}
 }
+
+// cellShare is cell pr's share of its row of the confusion matrix, 0 for
+// an empty row.
+func cellShare(row [2]int, pr int) float64 {
+	n := row[0] + row[1]
+	if n == 0 {
+		return 0
+	}
+	return float64(row[pr]) / float64(n)
+}
+
+// cellShade is the red and green level of a cell's blue fill: white for a
+// share of 0, darker as the share grows (75 at 1).
+func cellShade(share float64) uint8 { return uint8(255 - 180*share) }
+
+// cellLabel is a cell's text: its count, and its share of the row as a
+// percentage.
+func cellLabel(n int, share float64) string { return fmt.Sprintf("%d\n%.1f%%", n, 100*share) }

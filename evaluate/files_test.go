@@ -106,3 +106,40 @@ func TestConfusionPNGCells(t *testing.T) {
 			cx(mm), cy(mm), cx(mf), cy(mf), cx(ff), cy(ff))
 	}
 }
+
+// TestConfusionCells: a cell's share of its row (0 for an empty row, which
+// a test of the picture cannot tell from white), its shade and its label.
+func TestConfusionCells(t *testing.T) {
+	for _, tc := range []struct {
+		row   [2]int
+		pr    int
+		share float64
+		shade uint8
+		label string
+	}{
+		{[2]int{3, 1}, 0, 0.75, 120, "3\n75.0%"},
+		{[2]int{3, 1}, 1, 0.25, 210, "1\n25.0%"},
+		{[2]int{0, 4}, 1, 1, 75, "4\n100.0%"},
+		{[2]int{0, 4}, 0, 0, 255, "0\n0.0%"},
+		{[2]int{0, 0}, 0, 0, 255, "0\n0.0%"},
+		{[2]int{1, 2}, 1, 2.0 / 3, 135, "2\n66.7%"},
+	} {
+		share := cellShare(tc.row, tc.pr)
+		if share != tc.share || cellShade(share) != tc.shade || cellLabel(tc.row[tc.pr], share) != tc.label {
+			t.Errorf("row %v cell %d: share %v, shade %d, label %q; want %v, %d, %q", tc.row, tc.pr, share,
+				cellShade(share), cellLabel(tc.row[tc.pr], share), tc.share, tc.shade, tc.label)
+		}
+	}
+}
+
+// TestAgeScatterSkipsMissing: predictions without an age (NaN) are left
+// out of the scatter rather than failing it.
+func TestAgeScatterSkipsMissing(t *testing.T) {
+	b, err := AgeScatterPNG([]Prediction{{Age: 30, PredAge: 33}, {Age: 40, PredAge: math.NaN()}, {Age: 50, PredAge: 45}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
+	}
+}
