@@ -18,6 +18,7 @@
 # a package misses the gremlins targets.
 #
 # Usage: scripts/mutants.sh [--semantic | --gremlins] [name-or-package ...]
+# Environment: GREMLINS_WORKERS, mutants gremlins tests at once (default 1).
 #   --semantic  only the semantic mutants (names from mutants.txt select some)
 #   --gremlins  only gremlins (packages such as labels select some)
 # Runs under nice; a full run takes about an hour on 2 busy cores, most of it
@@ -61,7 +62,7 @@ run_gremlins() {
 		# A generous timeout: on a loaded machine a mutant's run is much
 		# slower than the coverage run gremlins times, and a mutant that
 		# times out counts as neither killed nor lived.
-		nice -n 19 "$bin" unleash --workers 1 --timeout-coefficient 20 "${gremlins_exclude[@]}" \
+		nice -n 19 "$bin" unleash --workers "${GREMLINS_WORKERS:-1}" --test-cpu 1 --timeout-coefficient 20 "${gremlins_exclude[@]}" \
 			-o "$out/$(basename "$p").json" "./$p" >"$log" 2>&1 || true
 		# The summary lines: "Killed: K, Lived: L, Not covered: N",
 		# "Test efficacy: E%", "Mutator coverage: C%".
