@@ -143,6 +143,7 @@ func assembleLocal(ctx context.Context, cfg Config, members []string) (*Result, 
 	var first *model.Card
 	var backbones []string
 	var seeds []int64
+	refits := 0
 	for i, m := range members {
 		rel := MembersDir + "/" + strconv.Itoa(i)
 		dst := filepath.Join(cfg.Out, filepath.FromSlash(rel))
@@ -167,8 +168,16 @@ func assembleLocal(ctx context.Context, cfg Config, members []string) (*Result, 
 		card.Params += c.Params
 		card.TrainSeconds += c.TrainSeconds
 		card.Refit = card.Refit || c.Refit
+		if c.Refit {
+			refits++
+		}
 		backbones = append(backbones, c.Backbone)
 		seeds = append(seeds, c.Seed)
+	}
+	if refits > 0 && refits < len(members) {
+		card.TestNote = fmt.Sprintf("%d of the %d members were refit on train+valid (a fixed number of epochs, the last kept), "+
+			"the others kept their best epoch on valid: no epoch or model was chosen on these figures, and the ensemble has no "+
+			"valid figures (its refit members trained on valid)", refits, len(members))
 	}
 	if err := writeUnionTrainingSet(ctx, cfg.Out, card.Members); err != nil {
 		fmt.Fprintf(cfg.Log, "train: warning: the members' training images were not recorded for the ensemble: %v\n", err)
@@ -210,8 +219,12 @@ func assembleLocal(ctx context.Context, cfg Config, members []string) (*Result, 
 	if err := model.WriteCard(cfg.Out, card); err != nil {
 		return nil, err
 	}
+	label := testLabel(card.Refit)
+	if refits < len(members) && refits > 0 {
+		label = fmt.Sprintf(" (%d of %d members refit on train+valid)", refits, len(members))
+	}
 	fmt.Fprintf(cfg.Log, "train: ensemble of %d members, %d parameters; valid %v; test%s %s; model folder %s\n",
-		len(members), card.Params, card.Valid, testLabel(card.Refit), report.Overall, cfg.outName)
+		len(members), card.Params, card.Valid, label, report.Overall, cfg.outName)
 	return &Result{Card: card, Test: report}, nil
 }
 

@@ -332,6 +332,23 @@ func TestEnsemble(t *testing.T) {
 	if _, err := training.Assemble(ctx, config(t, model.TaskBoth), members[:1]); err == nil {
 		t.Error("an ensemble of one was assembled")
 	}
+
+	// A member refit on train+valid beside one that kept its best epoch on
+	// valid: the ensemble has no valid figures, and its test note says how
+	// its members were made.
+	refit := config(t, model.TaskBoth)
+	refit.Epochs, refit.Seed, refit.LR, refit.Refit = 2, 22, 5e-3, true
+	if _, err := training.Train(ctx, refit); err != nil {
+		t.Fatal(err)
+	}
+	mixed := config(t, model.TaskBoth)
+	res, err = training.Assemble(ctx, mixed, []string{members[0], refit.Out})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, mixed.Log)
+	}
+	if c := res.Card; !c.Refit || c.Valid != nil || !strings.Contains(c.TestNote, "1 of the 2 members were refit") {
+		t.Errorf("mixed ensemble: refit %v, valid %v, note %q", c.Refit, c.Valid, c.TestNote)
+	}
 }
 
 // smallData ingests a dataset with exactly train, valid and test records in

@@ -808,7 +808,7 @@ func finish(ctx context.Context, cfg *Config, src *dataset.Source, backend compu
 // (eval.json with extra fields, eval.parquet, the plots) into cfg.Out and the
 // test metrics into the card. A refit's figures say so (see testLabel).
 func evaluateTest(ctx context.Context, cfg *Config, src *dataset.Source, p predictor, card *model.Card, extra map[string]any) (evaluate.Report, error) {
-	if card.Refit {
+	if card.Refit && card.TestNote == "" {
 		card.TestNote = "the model was refit on train+valid with a fixed number of epochs, its last kept: no epoch or model was chosen on these figures, and none on a validation split"
 	}
 	if src.Records("test") == 0 {
