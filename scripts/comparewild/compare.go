@@ -418,6 +418,17 @@ func writeTable(w io.Writer, t Truth, results []Result) {
 			fmt.Fprintf(w, " %9s", bandName(b))
 		}
 		fmt.Fprintln(w)
+		fmt.Fprintf(w, "%-34s", "faces")
+		for _, b := range sizeBands {
+			n := 0
+			for i, f := range t.Faces {
+				if common[i] && f.Size >= b[0] && f.Size < b[1] {
+					n++
+				}
+			}
+			fmt.Fprintf(w, " %9d", n)
+		}
+		fmt.Fprintln(w)
 		for _, r := range results {
 			fmt.Fprintf(w, "%-34s", r.Name)
 			for _, b := range sizeBands {
