@@ -58,7 +58,7 @@ type Info struct {
 	// 6: stored rotated a quarter counter-clockwise, so Decode turns it
 	// clockwise); 1 when absent or invalid, and for the other formats.
 	Orientation int
-	Grayscale   bool // all three channels equal in every pixel; set by Decode only
+	Grayscale   bool // all three channels equal in every pixel returned (Decode, DecodeReduced); Check leaves it false
 }
 
 // UprightSize returns the dimensions of the image as Decode returns it, upright:

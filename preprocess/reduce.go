@@ -25,7 +25,8 @@ func reduction(long, minLong int) int {
 // 0.25, 0.5 or 1). The decoded image is ⌈W·scale⌉×⌈H·scale⌉ before EXIF
 // orientation, then turned upright as Decode does; Info is Decode's, with
 // the stored full-size dimensions, which maxPixels (DefaultMaxPixels when
-// ≤ 0) limits.
+// ≤ 0) limits, except Grayscale, which describes the pixels returned:
+// averaging can make an image with a few coloured pixels gray.
 //
 // The libjpeg-turbo build decodes a JPEG straight at the reduced size with
 // its IDCT scaling, which is much faster and uses memory for the reduced
