@@ -672,9 +672,10 @@ func TestReadAllocs(t *testing.T) {
 	}
 }
 
-// TestResume: a flipped byte inside one record's data is skipped and the
-// following records are still read; a damaged length is not resumable.
-func TestResume(t *testing.T) {
+// fiveRecords is an uncompressed file of 5 records: record i is 100+i
+// bytes of the letter 'a'+i.
+func fiveRecords(t *testing.T) []byte {
+	t.Helper()
 	var b bytes.Buffer
 	w := NewWriter(&b, None)
 	for i := 0; i < 5; i++ {
@@ -682,8 +683,16 @@ func TestResume(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w.Close()
-	orig := append([]byte(nil), b.Bytes()...)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestResume: a flipped byte inside one record's data is skipped and the
+// following records are still read; a damaged length is not resumable.
+func TestResume(t *testing.T) {
+	orig := fiveRecords(t)
 	data := append([]byte(nil), orig...)
 	// Record 2 starts after records 0 and 1 (16 bytes of framing each).
 	start2 := int64(16+100) + int64(16+101)
@@ -725,15 +734,7 @@ func TestResume(t *testing.T) {
 // error is at record 3, offset 16·3 + 100 + 101 + 102, and once all is read
 // Offset is the file's size.
 func TestResumePositions(t *testing.T) {
-	var b bytes.Buffer
-	w := NewWriter(&b, None)
-	for i := 0; i < 5; i++ {
-		if err := w.Write(bytes.Repeat([]byte{byte('a' + i)}, 100+i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w.Close()
-	data := b.Bytes()
+	data := fiveRecords(t)
 	start := func(i int) int64 { // offset of record i, worked out from the sizes
 		o := int64(0)
 		for j := 0; j < i; j++ {

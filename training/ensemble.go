@@ -174,7 +174,8 @@ func assembleLocal(ctx context.Context, cfg Config, members []string) (*Result, 
 		backbones = append(backbones, c.Backbone)
 		seeds = append(seeds, c.Seed)
 	}
-	if refits > 0 && refits < len(members) {
+	mixed := refits > 0 && refits < len(members)
+	if mixed {
 		card.TestNote = fmt.Sprintf("%d of the %d members were refit on train+valid (a fixed number of epochs, the last kept), "+
 			"the others kept their best epoch on valid: no epoch or model was chosen on these figures, and the ensemble has no "+
 			"valid figures (its refit members trained on valid)", refits, len(members))
@@ -220,7 +221,7 @@ func assembleLocal(ctx context.Context, cfg Config, members []string) (*Result, 
 		return nil, err
 	}
 	label := testLabel(card.Refit)
-	if refits < len(members) && refits > 0 {
+	if mixed {
 		label = fmt.Sprintf(" (%d of %d members refit on train+valid)", refits, len(members))
 	}
 	fmt.Fprintf(cfg.Log, "train: ensemble of %d members, %d parameters; valid %v; test%s %s; model folder %s\n",

@@ -281,7 +281,7 @@ func score(t Truth, r Run) Result {
 	for _, b := range sizeBands {
 		n, found := 0, 0
 		for i, f := range t.Faces {
-			if f.Size >= b[0] && f.Size < b[1] {
+			if inBand(f, b) {
 				n++
 				if res.Found[i] {
 					found++
@@ -364,23 +364,7 @@ func writeTable(w io.Writer, t Truth, results []Result) {
 	fmt.Fprintln(w, "   images/s: scenes or crops per second of wall time, model loading excluded)")
 
 	// Recall by face size.
-	fmt.Fprintf(w, "\nfaces found by face size (pasted crop width, pixels):\n")
-	fmt.Fprintf(w, "%-34s", "pipeline")
-	for _, b := range sizeBands {
-		fmt.Fprintf(w, " %9s", bandName(b))
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-34s", "faces")
-	for _, b := range sizeBands {
-		n := 0
-		for _, f := range t.Faces {
-			if f.Size >= b[0] && f.Size < b[1] {
-				n++
-			}
-		}
-		fmt.Fprintf(w, " %9d", n)
-	}
-	fmt.Fprintln(w)
+	writeBandHeader(w, "faces found", t, nil)
 	for _, r := range results {
 		if r.Detect == nil {
 			continue
@@ -412,29 +396,13 @@ func writeTable(w io.Writer, t Truth, results []Result) {
 			m := evaluate.Score(r.predictions(t, common))
 			fmt.Fprintf(w, f2, r.Name, num(m.AgeMAE, "%.2f", 1), num(m.GenderAccuracy, "%.1f%%", 100), num(m.GenderAUC, "%.3f", 1))
 		}
-		fmt.Fprintf(w, "\nage MAE on those faces by face size (pasted crop width, pixels):\n")
-		fmt.Fprintf(w, "%-34s", "pipeline")
-		for _, b := range sizeBands {
-			fmt.Fprintf(w, " %9s", bandName(b))
-		}
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "%-34s", "faces")
-		for _, b := range sizeBands {
-			n := 0
-			for i, f := range t.Faces {
-				if common[i] && f.Size >= b[0] && f.Size < b[1] {
-					n++
-				}
-			}
-			fmt.Fprintf(w, " %9d", n)
-		}
-		fmt.Fprintln(w)
+		writeBandHeader(w, "age MAE on those faces", t, common)
 		for _, r := range results {
 			fmt.Fprintf(w, "%-34s", r.Name)
 			for _, b := range sizeBands {
 				only := make([]bool, len(t.Faces))
 				for i, f := range t.Faces {
-					only[i] = common[i] && f.Size >= b[0] && f.Size < b[1]
+					only[i] = common[i] && inBand(f, b)
 				}
 				fmt.Fprintf(w, " %9s", num(evaluate.Score(r.predictions(t, only)).AgeMAE, "%.2f", 1))
 			}
@@ -457,6 +425,31 @@ func writeTable(w io.Writer, t Truth, results []Result) {
 	}
 	fmt.Fprintf(w, "\nmatching: one to one, greedy by the distance from the box centre to the pasted crop's centre, accepted under\n"+
 		"%.1f x the pasted crop width with a box size (sqrt(width x height)) within a factor %.0f of that width.\n", MaxCentreDistance, MaxSizeRatio)
+}
+
+// inBand reports whether a truth face's size is in the band [lo, hi).
+func inBand(f TruthFace, b [2]float64) bool { return f.Size >= b[0] && f.Size < b[1] }
+
+// writeBandHeader starts a table by face size: its title, the bands, and
+// the number of truth faces in each (of those in only, when not nil).
+func writeBandHeader(w io.Writer, title string, t Truth, only []bool) {
+	fmt.Fprintf(w, "\n%s by face size (pasted crop width, pixels):\n", title)
+	fmt.Fprintf(w, "%-34s", "pipeline")
+	for _, b := range sizeBands {
+		fmt.Fprintf(w, " %9s", bandName(b))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-34s", "faces")
+	for _, b := range sizeBands {
+		n := 0
+		for i, f := range t.Faces {
+			if inBand(f, b) && (only == nil || only[i]) {
+				n++
+			}
+		}
+		fmt.Fprintf(w, " %9d", n)
+	}
+	fmt.Fprintln(w)
 }
 
 // writeUnmatched lists each run's false positives.
