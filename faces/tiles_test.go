@@ -269,3 +269,61 @@ func TestLevelGap(t *testing.T) {
 		t.Errorf("200x200 without the gap: %+v, want the whole pass and one at 120x120", got)
 	}
 }
+
+// A confirmed face's keypoints are the mean of the first look's and the
+// confirmation's. Here the network puts every keypoint dx input pixels too
+// far right when it looks at the aligned crop (its calls after the
+// search): in the crop's 200 pixels, shown at 256/(2.5·200) input pixels
+// each, that is dx/0.512 crop pixels, dx/(0.512·s) image pixels for an
+// alignment of scale s, and the mean moves half that.
+func TestVerifyRefinesKeypoints(t *testing.T) {
+	img := grayImage(800, 600)
+	fillSquare(img, Box{300, 200, 90, 90})
+	found, err := detect(img, DefaultPlan, 0.5, squareNet)
+	if err != nil || len(found) != 1 {
+		t.Fatalf("%d faces (%v), want 1", len(found), err)
+	}
+	exact, err := verify(img, found, DefaultPlan.Border, 0.5, squareNet)
+	if err != nil || len(exact) != 1 {
+		t.Fatalf("%d faces confirmed (%v), want 1", len(exact), err)
+	}
+	const dx = 4.0
+	shifted := func(in []float32) ([]float32, []float32, error) {
+		s, r, err := squareNet(in)
+		for i := 0; i < NumAnchors; i++ {
+			if s[i] > 0 {
+				for k := 0; k < NumKeypoints; k++ {
+					r[i*16+4+2*k] += dx
+				}
+			}
+		}
+		return s, r, err
+	}
+	got, err := verify(img, found, DefaultPlan.Border, 0.5, shifted)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%d faces confirmed (%v), want 1", len(got), err)
+	}
+	m, err := AlignTo(found[0], Template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(m.Angle()) > 0.01 { // the template's eyes are 0.4 px off level
+		t.Fatalf("the square's face is tilted by %v rad", m.Angle())
+	}
+	want := dx / (256 / (2.5 * 200)) / m.Scale() / 2
+	for k := range got[0].Keypoints {
+		d := Point{got[0].Keypoints[k].X - exact[0].Keypoints[k].X, got[0].Keypoints[k].Y - exact[0].Keypoints[k].Y}
+		if math.Abs(d.X-want) > 0.05 || math.Abs(d.Y) > 0.05 {
+			t.Errorf("keypoint %d moved by %+v, want (%.2f, 0)", k, d, want)
+		}
+	}
+	// Without the confirmation's bias, the mean is the first look.
+	for k, p := range exact[0].Keypoints {
+		if q := found[0].Keypoints[k]; math.Hypot(p.X-q.X, p.Y-q.Y) > 1 {
+			t.Errorf("keypoint %d: %v confirmed, %v found", k, p, q)
+		}
+	}
+	if got[0].Box != found[0].Box || got[0].Score != found[0].Score {
+		t.Errorf("box or score changed: %+v, want %+v", got[0], found[0])
+	}
+}
