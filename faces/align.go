@@ -119,17 +119,33 @@ func Align(img *preprocess.RGB, m Similarity) *preprocess.RGB {
 // bilinear samples the image at (x, y) in pixel-centre coordinates (pixel i
 // at i), clamping to the edges.
 func bilinear(img *preprocess.RGB, x, y float64) (r, g, b float64) {
-	x = math.Max(0, math.Min(float64(img.Width-1), x))
-	y = math.Max(0, math.Min(float64(img.Height-1), y))
+	w, h := img.Width, img.Height
+	x = clamp(x, float64(w-1))
+	y = clamp(y, float64(h-1))
 	x0, y0 := int(x), int(y)
-	x1, y1 := min(x0+1, img.Width-1), min(y0+1, img.Height-1)
+	x1, y1 := min(x0+1, w-1), min(y0+1, h-1)
 	fx, fy := x-float64(x0), y-float64(y0)
-	at := func(xx, yy, c int) float64 { return float64(img.Pix[3*(yy*img.Width+xx)+c]) }
+	p00 := img.Pix[3*(y0*w+x0):][:3]
+	p01 := img.Pix[3*(y0*w+x1):][:3]
+	p10 := img.Pix[3*(y1*w+x0):][:3]
+	p11 := img.Pix[3*(y1*w+x1):][:3]
 	var v [3]float64
-	for c := 0; c < 3; c++ {
-		top := at(x0, y0, c) + fx*(at(x1, y0, c)-at(x0, y0, c))
-		bot := at(x0, y1, c) + fx*(at(x1, y1, c)-at(x0, y1, c))
+	for c := range v {
+		a, bb := float64(p00[c]), float64(p10[c])
+		top := a + fx*(float64(p01[c])-a)
+		bot := bb + fx*(float64(p11[c])-bb)
 		v[c] = top + fy*(bot-top)
 	}
 	return v[0], v[1], v[2]
+}
+
+// clamp limits v to [0, hi].
+func clamp(v, hi float64) float64 {
+	if v > hi {
+		v = hi
+	}
+	if v < 0 {
+		v = 0
+	}
+	return v
 }

@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
+	"sort"
 	"sync/atomic"
 	"unsafe"
 
@@ -171,14 +172,10 @@ type network func(in []float32) (scores, regs []float32, err error)
 func detect(img *preprocess.RGB, plan Plan, threshold float64, run network) ([]Face, error) {
 	var dets []Face
 	in := make([]float32, blazeFaceSize*blazeFaceSize*3)
-	var level []float32
-	lw, lh, last := 0, 0, -1
-	for _, ps := range plan.Passes(img.Width, img.Height) {
-		if ps.Level != last || ps.Width != lw || ps.Height != lh {
-			lw, lh, last = ps.Width, ps.Height, ps.Level
-			level = img.ResizeFloat32(lw, lh, level)
-		}
-		cut(in, level, ps)
+	passes := plan.Passes(img.Width, img.Height)
+	levels := pyramid(img, passes)
+	for _, ps := range passes {
+		cut(in, levels[ps.Level], ps)
 		scores, regs, err := run(in)
 		if err != nil {
 			return nil, err
@@ -190,6 +187,32 @@ func detect(img *preprocess.RGB, plan Plan, threshold float64, run network) ([]F
 		}
 	}
 	return Merge(dets), nil
+}
+
+// pyramid resizes img to the size of each level of the passes (HWC in
+// [0,1]), indexed by level: the largest from img, each smaller one from the
+// one before it, which is at most a few times its size, rather than from the
+// photo again (resizing a 2000-pixel photo to every level took a fifth of
+// the CPU time of scoring 1920×1080 scenes).
+func pyramid(img *preprocess.RGB, passes []Pass) map[int][]float32 {
+	type size struct{ level, w, h int }
+	var sizes []size
+	for _, ps := range passes {
+		if len(sizes) == 0 || sizes[len(sizes)-1].level != ps.Level {
+			sizes = append(sizes, size{ps.Level, ps.Width, ps.Height})
+		}
+	}
+	sort.Slice(sizes, func(i, j int) bool { return sizes[i].w*sizes[i].h > sizes[j].w*sizes[j].h })
+	out := make(map[int][]float32, len(sizes))
+	for i, sz := range sizes {
+		if i == 0 {
+			out[sz.level] = img.ResizeFloat32Fast(sz.w, sz.h, nil)
+			continue
+		}
+		prev := sizes[i-1]
+		out[sz.level] = preprocess.ResizeHWC(out[prev.level], prev.w, prev.h, sz.w, sz.h, nil)
+	}
+	return out
 }
 
 // cut fills the detector input with the pass's window onto its level's

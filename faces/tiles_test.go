@@ -327,3 +327,44 @@ func TestVerifyRefinesKeypoints(t *testing.T) {
 		t.Errorf("box or score changed: %+v, want %+v", got[0], found[0])
 	}
 }
+
+// pyramid makes one image per level of the passes, at the level's size, each
+// close to a direct resize of the photo (it is made from the next finer
+// level, so a little smoother). The photo has broad shading and fine
+// diagonal stripes (a period of 19 pixels).
+func TestPyramid(t *testing.T) {
+	const w, h = 1920, 1080
+	img := &preprocess.RGB{Width: w, Height: h, Pix: make([]uint8, 3*w*h)}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			p := img.Pix[3*(y*w+x):]
+			p[0], p[1], p[2] = uint8(x*255/w), uint8(y*255/h), uint8(128+60*math.Sin(float64(x)/40)*math.Cos(float64(y)/30)+40*math.Sin(float64(x+y)/3))
+		}
+	}
+	passes := DefaultPlan.Passes(w, h)
+	levels := pyramid(img, passes)
+	seen := map[int]bool{}
+	for _, ps := range passes {
+		if seen[ps.Level] {
+			continue
+		}
+		seen[ps.Level] = true
+		got := levels[ps.Level]
+		if len(got) != 3*ps.Width*ps.Height {
+			t.Fatalf("level %d: %d values, want %d×%d×3", ps.Level, len(got), ps.Width, ps.Height)
+		}
+		want := img.ResizeFloat32(ps.Width, ps.Height, nil)
+		var sum float64
+		for i := range got {
+			sum += math.Abs(float64(got[i] - want[i]))
+		}
+		// 0.005 at most here; a finer level made from a coarser one
+		// loses the fine stripes (0.014 and more).
+		if mean := sum / float64(len(got)); mean > 0.008 {
+			t.Errorf("level %d (%d×%d): mean difference %.4f from a direct resize", ps.Level, ps.Width, ps.Height, mean)
+		}
+	}
+	if len(levels) != len(seen) || len(seen) < 4 {
+		t.Errorf("%d images for %d levels (want at least 4 levels)", len(levels), len(seen))
+	}
+}

@@ -130,6 +130,41 @@ func TestResizeMatchesReference(t *testing.T) {
 	}
 }
 
+// The detector's pyramid resizes, summed in float32: ResizeFloat32Fast from
+// the 8-bit pixels, ResizeHWC from float32 ones (here the same pixels / 255),
+// both within float32 rounding of the reference.
+func TestResizeFastMatchesReference(t *testing.T) {
+	for _, tc := range []struct{ inW, inH, outW, outH int }{
+		{2000, 1125, 1200, 675}, // a photo to the finest pyramid level
+		{1200, 675, 600, 338},   // one level to the next
+		{600, 338, 97, 55},      // to the whole-image pass
+		{200, 200, 224, 224},
+		{50, 80, 64, 48},
+		{3, 2, 1, 1},
+		{7, 300, 9, 17},
+	} {
+		src := testImage(tc.inW, tc.inH, uint64(tc.inW*1000+tc.inH))
+		m := &RGB{Width: tc.inW, Height: tc.inH, Pix: make([]uint8, 3*tc.inW*tc.inH)}
+		copyRGB(m, src.Pix, src.Stride, 4)
+		want := referenceResize(src, tc.outW, tc.outH)
+		unit := make([]float32, len(m.Pix))
+		for i, v := range m.Pix {
+			unit[i] = float32(v) / 255
+		}
+		for name, got := range map[string][]float32{
+			"ResizeFloat32Fast": m.ResizeFloat32Fast(tc.outW, tc.outH, nil),
+			"ResizeHWC":         ResizeHWC(unit, tc.inW, tc.inH, tc.outW, tc.outH, nil),
+		} {
+			if len(got) != len(want) {
+				t.Fatalf("%s %d×%d → %d×%d: %d values, want %d", name, tc.inW, tc.inH, tc.outW, tc.outH, len(got), len(want))
+			}
+			if mean, max := diff(t, got, want); max > 2e-6 {
+				t.Errorf("%s %d×%d → %d×%d: mean abs diff %.2g, max %.2g from the reference", name, tc.inW, tc.inH, tc.outW, tc.outH, mean, max)
+			}
+		}
+	}
+}
+
 // TestResizeStaysInRange: white and black images resize to exactly 1 and 0,
 // whatever the rounding of the weights.
 func TestResizeStaysInRange(t *testing.T) {

@@ -170,3 +170,70 @@ func (m *RGB) ResizeFloat32(w, h int, dst []float32) []float32 {
 	scratch.Put(bufp)
 	return dst
 }
+
+// ResizeHWC resizes a sw×sh image of HWC float32 RGB values to w×h with the
+// bilinear filter of ResizeFloat32 (the same weights, summed in float32) and
+// appends the result to dst[:0]. Values keep their range. The face detector
+// builds each level of its pyramid from the next finer one with it, which
+// reads far fewer pixels than resizing the photo again.
+func ResizeHWC(src []float32, sw, sh, w, h int, dst []float32) []float32 {
+	return resizeHWC(src, sw, sh, w, h, 1, dst)
+}
+
+// ResizeFloat32Fast is ResizeFloat32 summed in float32, as ResizeHWC: about
+// three times faster when shrinking, and within a few float32 ulps of it. The
+// face detector's pyramid uses it; the models' input stays ResizeFloat32's.
+func (m *RGB) ResizeFloat32Fast(w, h int, dst []float32) []float32 {
+	return resizeHWC(m.Pix, m.Width, m.Height, w, h, inv255, dst)
+}
+
+// resizeHWC is the separable resize of ResizeHWC, with the output values
+// multiplied by scale.
+func resizeHWC[T uint8 | float32](src []T, sw, sh, w, h int, scale float32, dst []float32) []float32 {
+	if len(src) != 3*sw*sh {
+		panic("preprocess: resize: the source is not 3·sw·sh values")
+	}
+	kx := bilinearKernel(sw, w)
+	ky := bilinearKernel(sh, h)
+	bufp := scratch.Get().(*[]float32)
+	rowLen := 3 * w
+	tmp := grow(*bufp, sh*rowLen)
+	for y := 0; y < sh; y++ {
+		resampleRow(tmp[y*rowLen:(y+1)*rowLen], src[3*y*sw:3*(y+1)*sw], kx)
+	}
+	dst = grow(dst[:0], h*rowLen)
+	for y := 0; y < h; y++ {
+		out := dst[y*rowLen : (y+1)*rowLen]
+		s := ky.start[y]
+		clear(out)
+		for t, wt := range ky.w32[y*ky.taps : (y+1)*ky.taps] {
+			wt *= scale
+			row := tmp[(s+t)*rowLen : (s+t+1)*rowLen]
+			row = row[:len(out)]
+			for i, v := range row {
+				out[i] += wt * v
+			}
+		}
+	}
+	*bufp = tmp
+	scratch.Put(bufp)
+	return dst
+}
+
+// resampleRow resamples one row of RGB values with the kernel k.
+func resampleRow[T uint8 | float32](out []float32, in []T, k *kernel) {
+	taps := k.taps
+	for x := 0; x < len(out)/3; x++ {
+		s := 3 * k.start[x]
+		p := in[s : s+3*taps]
+		var r, g, b float32
+		for t, wt := range k.w32[x*taps : (x+1)*taps] {
+			q := p[3*t : 3*t+3 : 3*t+3]
+			r += wt * float32(q[0])
+			g += wt * float32(q[1])
+			b += wt * float32(q[2])
+		}
+		o := out[3*x : 3*x+3 : 3*x+3]
+		o[0], o[1], o[2] = r, g, b
+	}
+}
