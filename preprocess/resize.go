@@ -180,9 +180,10 @@ func ResizeHWC(src []float32, sw, sh, w, h int, dst []float32) []float32 {
 	return resizeHWC(src, sw, sh, w, h, 1, dst)
 }
 
-// ResizeFloat32Fast is ResizeFloat32 summed in float32, as ResizeHWC: about
-// three times faster when shrinking, and within a few float32 ulps of it. The
-// face detector's pyramid uses it; the models' input stays ResizeFloat32's.
+// ResizeFloat32Fast is ResizeFloat32 summed in float32, as ResizeHWC: within
+// a few float32 ulps of it, and about a quarter faster when shrinking (22
+// against 29 ms for 2000×1125 → 1200×675 on one core). The face detector's
+// pyramid uses it; the models' input stays ResizeFloat32's.
 func (m *RGB) ResizeFloat32Fast(w, h int, dst []float32) []float32 {
 	return resizeHWC(m.Pix, m.Width, m.Height, w, h, inv255, dst)
 }
