@@ -76,3 +76,41 @@ func checkBundled(t *testing.T, b compute.Backend, name string) {
 		t.Errorf("default models cover %v, want age and gender", tasks)
 	}
 }
+
+// trainingBound is issue 26's bound on retraining a bundled model: 2 hours
+// on 2 CPU cores.
+const trainingBound = 2 * 60 * 60
+
+// TestBundledTrainingTime: each bundled model's networks, summed over an
+// ensemble's members (trained one after the other), took at most the
+// training bound, by their own model.json files.
+func TestBundledTrainingTime(t *testing.T) {
+	for name, open := range map[string]func() (string, error){"default": models.Default, "faces": models.Faces} {
+		dir, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		card, err := model.ReadCard(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(card.Members) == 0 {
+			t.Fatalf("%s: no members; the bundle is an ensemble", name)
+		}
+		var total float64
+		for _, m := range card.Members {
+			mc, err := model.ReadCard(filepath.Join(dir, m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mc.TrainSeconds <= 0 {
+				t.Errorf("%s/%s: train_seconds %v", name, m, mc.TrainSeconds)
+			}
+			total += mc.TrainSeconds
+		}
+		t.Logf("%s: %d members, %.0f min of training", name, len(card.Members), total/60)
+		if total > trainingBound {
+			t.Errorf("%s: its %d members took %.0f min to train, over the bound of %d min", name, len(card.Members), total/60, trainingBound/60)
+		}
+	}
+}
