@@ -255,6 +255,106 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// funcNet is a Network made of a function, such as squareNet.
+type funcNet func(in []float32) ([]float32, []float32, error)
+
+func (f funcNet) Run(in []float32) ([]float32, []float32, error) { return f(in) }
+func (f funcNet) Close()                                         {}
+
+// An image in which no face scoring Threshold is confirmed gets a second
+// chance: its candidates scoring FallbackThreshold are confirmed in turn,
+// from the same passes. An image with a confirmed face gets none, and a
+// candidate already tried is not tried again.
+func TestFallback(t *testing.T) {
+	const w, h = 800, 600
+	passes := len(DefaultPlan.Passes(w, h))
+	dim, both := grayImage(w, h), grayImage(w, h)
+	fillSquareOf(dim, Box{300, 200, 90, 90}, 230) // scores 0.55
+	fillSquareOf(both, Box{300, 200, 90, 90}, 230)
+	fillSquareOf(both, Box{550, 300, 120, 120}, 255) // scores 0.95
+	bright := grayImage(w, h)
+	fillSquare(bright, Box{300, 200, 90, 90})
+	// twoNet sees bright and dim squares apart (squareNet sees one box
+	// around every square of an input).
+	twoNet := func(in []float32) ([]float32, []float32, error) {
+		var outs [2][2][]float32
+		for j, keep := range []func(v float32) bool{
+			func(v float32) bool { return v > 0.95 },
+			func(v float32) bool { return v <= 0.95 },
+		} {
+			part := make([]float32, len(in))
+			for i := 0; i < len(in); i += 3 {
+				v := in[i : i+3]
+				if !keep(v[0]) {
+					v = []float32{-0.53, -0.53, -0.53} // the gray
+				}
+				copy(part[i:i+3], v)
+			}
+			outs[j][0], outs[j][1], _ = squareNet(part)
+		}
+		scores, regs := outs[0][0], outs[0][1]
+		for i, s := range outs[1][0] {
+			if s > scores[i] {
+				scores[i] = s
+				copy(regs[i*16:i*16+16], outs[1][1][i*16:i*16+16])
+			}
+		}
+		return scores, regs, nil
+	}
+	// unconfirmed looks as squareNet does over the image, and puts the
+	// eyes under the mouth in the faces' crops (its calls after the search).
+	calls := 0
+	unconfirmed := func(in []float32) ([]float32, []float32, error) {
+		calls++
+		s, r, err := squareNet(in)
+		if calls <= passes {
+			return s, r, err
+		}
+		for i := 0; i < NumAnchors; i++ {
+			if s[i] > 0 {
+				for k := 0; k < NumKeypoints; k++ {
+					r[i*16+5+2*k] = -r[i*16+5+2*k] + 2*r[i*16+1]
+				}
+			}
+		}
+		return s, r, err
+	}
+	for _, c := range []struct {
+		name     string
+		img      *preprocess.RGB
+		net      network
+		fallback float64
+		want     []Box
+		runs     int
+	}{
+		{"a dim face, second chance at 0.5", dim, squareNet, 0.5, []Box{{300, 200, 90, 90}}, passes + 1},
+		{"a dim face, no second chance", dim, squareNet, 0, nil, passes},
+		{"a dim face, second chance at the threshold", dim, squareNet, 0.6, nil, passes},
+		{"a bright face, a fallback above the threshold (none)", bright, squareNet, 0.99, []Box{{300, 200, 90, 90}}, passes + 1},
+		{"a bright and a dim face", both, twoNet, 0.5, []Box{{550, 300, 120, 120}}, passes + 1},
+		{"the same without a second chance", both, twoNet, 0, []Box{{550, 300, 120, 120}}, passes + 1},
+		{"a bright face not confirmed, not tried again", bright, unconfirmed, 0.5, nil, passes + 1},
+	} {
+		d := &Detector{Plan: DefaultPlan, Threshold: 0.6, VerifyThreshold: 0.5, FallbackThreshold: c.fallback, net: funcNet(c.net)}
+		got, err := d.Detect(c.img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %d faces %+v, want %d", c.name, len(got), got, len(c.want))
+		} else {
+			for i := range got {
+				if !near(got[i].Box, c.want[i], 6) { // twoNet trims the edges of bright squares
+					t.Errorf("%s: face %d at %+v, want %+v", c.name, i, got[i].Box, c.want[i])
+				}
+			}
+		}
+		if d.Runs() != int64(c.runs) {
+			t.Errorf("%s: %d network runs, want %d (%d passes over the image)", c.name, d.Runs(), c.runs, passes)
+		}
+	}
+}
+
 // A UTKFace crop is searched in one pass: the finest level it would need
 // (a 40-px face at 24 px, scale 0.6) is within LevelGap of the whole-image
 // pass's scale (256/(2.5·200) = 0.512), which finds those faces. Without the

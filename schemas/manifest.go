@@ -48,6 +48,11 @@ type IngestParams struct {
 	// as UTKFace crops are) or "detect": each image's best face is found and
 	// aligned onto the UTKFace template as scoring aligns faces in photos.
 	Faces string `json:"faces,omitempty"`
+	// FaceFallback is, with Faces "detect", the score at which an image's
+	// candidates get a second chance when none scoring the detector's
+	// threshold was confirmed (faces.Detector.FallbackThreshold); 0 (or
+	// absent, as before the flag): none.
+	FaceFallback float64 `json:"face_fallback,omitempty"`
 }
 
 // FeatureSpec describes one feature of the Examples.

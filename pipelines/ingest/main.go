@@ -21,6 +21,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
+	"github.com/facepipe/facepipe/faces"
 	"github.com/facepipe/facepipe/internal/beamrun"
 	"github.com/facepipe/facepipe/internal/cli"
 	"github.com/facepipe/facepipe/internal/fsio"
@@ -49,6 +50,7 @@ var (
 	maxPixels      = flag.Int("max_pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more pixels")
 	workers        = flag.Int("workers", 0, "decode goroutines per shard writer (0: one per core)")
 	facesFlag      = flag.String("faces", "whole", "whole: each image is the face (UTKFace crops, as they are); detect: find each image's best face with the detector score uses and store it aligned onto the UTKFace template as score aligns faces in photos (a model trained so sees its training crops as scoring makes them); images without a face are rejected as no_face. detect needs ONNX Runtime (scripts/install-onnxruntime.sh)")
+	faceFallback   = flag.Float64("face_fallback", faces.DefaultFallbackThreshold, "with --faces=detect: in an image where no face scoring the detector's threshold is confirmed, confirm in turn the candidates scoring at least this, as score does; 0: none (as before the flag)")
 	withStats      = flag.Bool("stats", true, "write the statistics tables under stats/ and report.html")
 	memoryLimit    = flag.Int("memory_limit_mb", 700, "soft limit of the Go heap, unless GOMEMLIMIT is set; 0: none. Prism holds every collection in memory (about 2.5 KB of live heap per input at the peak), so large local runs trade a few percent of speed for a flat RSS")
 	logLevel       = flag.String("log_level", "warn", "level of the Beam runner's logs: debug, info, warn or error")
@@ -89,6 +91,7 @@ func run(ctx context.Context) error {
 			ImageSize: *imageSize, Encoding: *encoding, Compression: *compression,
 			Split: *splitSpec, Seed: *seed, NumShards: *numShards, ShardMB: *shardMB,
 			KeepDuplicates: *keepDuplicates, Limit: *limit, MaxPixels: *maxPixels, Faces: *facesFlag,
+			FaceFallback: *faceFallback,
 		},
 		Workers: *workers,
 		NoStats: !*withStats,

@@ -53,6 +53,7 @@ var (
 	contactSheet = flag.Int("contact_sheet", 0, "write contact_sheet.png with N faces sampled across the input (across age bands when the names carry labels) as the model saw them (aligned crops), their predictions and a legend")
 	facesFlag    = flag.String("faces", faces.ModeAuto, "how faces are found: auto (detect every face; an image that already is a UTKFace-style aligned crop is scored as it is), detect (detect and align every face), whole (the whole image is the face: UTKFace-style crops only)")
 	faceThresh   = flag.Float64("face_threshold", faces.DefaultThreshold, "face detection score threshold, in (0,1)")
+	faceFallback = flag.Float64("face_fallback", faces.DefaultFallbackThreshold, "in an image where no face scoring --face_threshold is confirmed, confirm in turn its candidates scoring at least this, in (0,1) (none when not under --face_threshold); 0: none")
 	minFace      = flag.Float64("min_face", faces.DefaultPlan.MinFace, "the smallest face to find, in pixels of the photo (smaller means more tiles: slower)")
 	annotate     = flag.Int("annotate", 0, "draw N photos, sampled across the input, with their faces' boxes, keypoints and predictions into annotated/")
 	maxPixels    = flag.Int("max_pixels", preprocess.DefaultMaxPixels, "reject images whose header declares more pixels")
@@ -104,7 +105,10 @@ func run(ctx context.Context) error {
 		ONNX:    model.ONNXMeta{Task: *onnxTask, InputSize: *onnxSize, Range: *onnxRange, Layout: *onnxLayout, Output: *onnxOutput},
 		Backend: *backend, Batch: *batch, TTA: tta.String(), Labels: *labelsFlag, ContactSheet: *contactSheet,
 		MaxPixels: *maxPixels, FilesPerPart: *perPart, Workers: *workers,
-		Faces: *facesFlag, FaceThreshold: *faceThresh, MinFace: *minFace, Annotate: *annotate,
+		Faces: *facesFlag, FaceThreshold: *faceThresh, FaceFallback: *faceFallback, MinFace: *minFace, Annotate: *annotate,
+	}
+	if cfg.FaceFallback == 0 {
+		cfg.FaceFallback = -1 // none; 0 in a Config is the default
 	}
 	switch {
 	case cfg.Input == "" || cfg.Output == "":
@@ -119,6 +123,8 @@ func run(ctx context.Context) error {
 		return faces.CheckMode(cfg.Faces)
 	case !(cfg.FaceThreshold > 0 && cfg.FaceThreshold < 1):
 		return fmt.Errorf("--face_threshold=%v: want a number in (0,1)", cfg.FaceThreshold)
+	case cfg.FaceFallback != -1 && !(cfg.FaceFallback > 0 && cfg.FaceFallback < 1):
+		return fmt.Errorf("--face_fallback=%v: want a number in (0,1), or 0 for none", cfg.FaceFallback)
 	case !(cfg.MinFace >= 8 && cfg.MinFace <= 4096):
 		return fmt.Errorf("--min_face=%v: want 8 to 4096 pixels", cfg.MinFace)
 	case cfg.Annotate < 0 || cfg.Annotate > 10000:

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/facepipe/facepipe/faces"
@@ -94,6 +95,44 @@ func TestIngestAlignsFaces(t *testing.T) {
 		}
 		if fromWhole == 0 {
 			t.Errorf("%s: stored the image as it is, not aligned", r.Filename)
+		}
+	}
+}
+
+// A real crop in which no face scores the detector's threshold (0.6) but
+// one scoring 0.57 is confirmed in its aligned crop: rejected as no_face
+// without a second chance, stored with one at 0.5 (--face_fallback), which
+// the manifest records.
+func TestIngestFaceFallback(t *testing.T) {
+	const name = "28_0_1_20170116203348523.jpg.chip.jpg"
+	src := fixtures.DevImage(t, name)
+	if !ort.Installed() {
+		t.Skip("ONNX Runtime is not installed (scripts/install-onnxruntime.sh)")
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := t.TempDir()
+	if err := os.WriteFile(filepath.Join(in, name), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		fallback float64
+		records  int
+	}{{0, 0}, {0.5, 1}} {
+		out := t.TempDir()
+		cfg := ingesttest.Config(in, out)
+		cfg.ImageSize, cfg.Faces, cfg.Split, cfg.FaceFallback = 64, faces.ModeDetect, "train=1", c.fallback
+		m := ingesttest.Run(t, "direct", cfg)
+		if m.Parameters.FaceFallback != c.fallback {
+			t.Errorf("fallback %v: the manifest says %v", c.fallback, m.Parameters.FaceFallback)
+		}
+		rejects := ingesttest.ReadRejects(t, out)
+		if got := len(readShards(t, out, m)); got != c.records || len(rejects) != 1-c.records {
+			t.Errorf("fallback %v: %d records and rejects %+v, want %d record(s)", c.fallback, got, rejects, c.records)
+		} else if c.records == 0 && (rejects[0].Reason != schemas.ReasonNoFace || !strings.Contains(rejects[0].Detail, "no face scored 0.60")) {
+			t.Errorf("fallback 0: reject %+v, want no_face without a second chance", rejects[0])
 		}
 	}
 }

@@ -71,6 +71,9 @@ func (c *Config) Validate() (split.Spec, error) {
 	default:
 		return nil, fmt.Errorf("--faces=%q: want whole or detect", c.Faces)
 	}
+	if !(c.FaceFallback >= 0 && c.FaceFallback < 1) {
+		return nil, fmt.Errorf("--face_fallback=%v: want a number in (0,1), or 0 for none", c.FaceFallback)
+	}
 	switch {
 	case c.Input == "":
 		return nil, fmt.Errorf("--input is required")

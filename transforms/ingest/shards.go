@@ -85,7 +85,7 @@ func WriteShards(s beam.Scope, cfg Config, items beam.PCollection) (shards, outc
 	fn := &writeShardFn{
 		Seed: cfg.Seed, Output: cfg.Output, Encoding: cfg.Encoding, Compression: cfg.Compression,
 		ImageSize: cfg.ImageSize, MaxPixels: cfg.MaxPixels, Workers: cfg.Workers, MaxFileBytes: cfg.maxFileBytes(),
-		Labels: !cfg.NoStats, Faces: cfg.Faces,
+		Labels: !cfg.NoStats, Faces: cfg.Faces, FaceFallback: cfg.FaceFallback,
 	}
 	return beam.ParDo2(s, fn, beam.GroupByKey(s, keyed))
 }
@@ -179,9 +179,10 @@ type writeShardFn struct {
 	ImageSize    int
 	MaxPixels    int
 	Workers      int
-	MaxFileBytes int64  // larger files are rejected unread (Inspect rejects them first)
-	Labels       bool   // write the shard's part of the labels table
-	Faces        string // faces.ModeDetect: store each image's best face, aligned
+	MaxFileBytes int64   // larger files are rejected unread (Inspect rejects them first)
+	Labels       bool    // write the shard's part of the labels table
+	Faces        string  // faces.ModeDetect: store each image's best face, aligned
+	FaceFallback float64 // the detector's FallbackThreshold (0: none)
 	detector     *faces.Detector
 }
 
@@ -216,6 +217,7 @@ func (f *writeShardFn) Setup() error {
 		return err
 	}
 	f.detector = faces.NewDetector(net)
+	f.detector.FallbackThreshold = f.FaceFallback
 	return nil
 }
 

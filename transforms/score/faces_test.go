@@ -277,3 +277,29 @@ func TestWholeScoresAsBefore(t *testing.T) {
 		t.Fatal("nothing checked")
 	}
 }
+
+// OpenDetector takes the run's thresholds: the defaults when the Config
+// leaves them 0, no second chance when FaceFallback is negative.
+func TestOpenDetectorThresholds(t *testing.T) {
+	b, _, err := model.NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		cfg                 score.Config
+		threshold, fallback float64
+	}{
+		{score.Config{}, 0.6, 0.5},
+		{score.Config{FaceThreshold: 0.7, FaceFallback: 0.4}, 0.7, 0.4},
+		{score.Config{FaceFallback: -1}, 0.6, 0},
+	} {
+		d, err := score.OpenDetector(c.cfg, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+		if d.Threshold != c.threshold || d.FallbackThreshold != c.fallback {
+			t.Errorf("%+v: threshold %v, fallback %v; want %v, %v", c.cfg, d.Threshold, d.FallbackThreshold, c.threshold, c.fallback)
+		}
+	}
+}

@@ -59,8 +59,13 @@ type Config struct {
 	// ModeWhole.
 	Faces         string
 	FaceThreshold float64 // detection score threshold; faces.DefaultThreshold when 0
-	MinFace       float64 // the smallest face to find, in source pixels; faces.DefaultPlan's when 0
-	Annotate      int     // photos to draw with their faces and predictions
+	// FaceFallback is the score at which an image's candidates get a second
+	// chance when none scoring FaceThreshold was confirmed
+	// (faces.Detector.FallbackThreshold): faces.DefaultFallbackThreshold
+	// when 0, none when negative.
+	FaceFallback float64
+	MinFace      float64 // the smallest face to find, in source pixels; faces.DefaultPlan's when 0
+	Annotate     int     // photos to draw with their faces and predictions
 }
 
 // facesMode is cfg.Faces with its default.
@@ -276,6 +281,12 @@ func OpenDetector(cfg Config, b compute.Backend) (*faces.Detector, error) {
 	}
 	if cfg.FaceThreshold > 0 {
 		d.Threshold = cfg.FaceThreshold
+	}
+	switch {
+	case cfg.FaceFallback > 0:
+		d.FallbackThreshold = cfg.FaceFallback
+	case cfg.FaceFallback < 0:
+		d.FallbackThreshold = 0
 	}
 	if cfg.MinFace > 0 {
 		d.Plan.MinFace = cfg.MinFace
