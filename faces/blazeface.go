@@ -41,14 +41,14 @@ const DefaultThreshold = 0.6
 
 // DefaultFallbackThreshold is the score at which the candidates of an image
 // in which no face was confirmed get a second chance
-// (Detector.FallbackThreshold). Measured with the faces found by a search at
-// 0.3, each confirmed as Detect confirms: of the 97 UTKFace dev crops in
-// which no face scored 0.6 and was confirmed, 34 (all of them faces) have a
-// candidate scoring 0.5 that is confirmed, 38 at 0.4; 0 of 200 faceless
-// generated scenes have one at 0.5, 2 at 0.4. Lowering the threshold itself
-// to 0.5 instead lost faces in scenes (on 300 valid-split scenes 860 of 891
-// found against 866, with 4 false positives against 1): the extra, weaker
-// detections move the merged boxes of faces found anyway.
+// (Detector.FallbackThreshold). Scored with default flags, the 97 UTKFace
+// dev crops in which no face scoring 0.6 was confirmed gave 35 faces with
+// it (all of them faces), 0 without; 200 faceless generated scenes gave one
+// false face with it and without; 600 valid-split scenes the same faces.
+// Lowering the threshold itself to 0.5 instead lost faces in scenes (on 300
+// valid-split scenes 860 of 891 found against 866, with 4 false positives
+// against 1): the extra, weaker detections move the merged boxes of faces
+// found anyway.
 const DefaultFallbackThreshold = 0.5
 
 // Network runs BlazeFace on one input: InputSize² RGB values in [-1,1],
