@@ -201,6 +201,18 @@ func TestFaceFillingTheImage(t *testing.T) {
 	}
 }
 
+// flipKeypoints mirrors the keypoints of the anchors that score above 0.5
+// vertically about their box centres: the eyes go under the mouth.
+func flipKeypoints(scores, regs []float32) {
+	for i := 0; i < NumAnchors; i++ {
+		if scores[i] > 0 {
+			for k := 0; k < NumKeypoints; k++ {
+				regs[i*16+5+2*k] = -regs[i*16+5+2*k] + 2*regs[i*16+1]
+			}
+		}
+	}
+}
+
 // verify keeps a face only when the network finds it again, scoring at
 // least the threshold, with its eyes and mouth on the template, in the
 // face's own aligned crop.
@@ -237,13 +249,7 @@ func TestVerify(t *testing.T) {
 	// eyes move to the square's bottom once the crop is upright) fail.
 	flipped := func(in []float32) ([]float32, []float32, error) {
 		s, r, err := squareNet(in)
-		for i := 0; i < NumAnchors; i++ {
-			if s[i] > 0 {
-				for k := 0; k < NumKeypoints; k++ {
-					r[i*16+5+2*k] = -r[i*16+5+2*k] + 2*r[i*16+1] // mirror y about the box centre
-				}
-			}
-		}
+		flipKeypoints(s, r)
 		return s, r, err
 	}
 	found, err := detect(bright, DefaultPlan, 0.5, squareNet)
@@ -307,15 +313,8 @@ func TestFallback(t *testing.T) {
 	unconfirmed := func(in []float32) ([]float32, []float32, error) {
 		calls++
 		s, r, err := squareNet(in)
-		if calls <= passes {
-			return s, r, err
-		}
-		for i := 0; i < NumAnchors; i++ {
-			if s[i] > 0 {
-				for k := 0; k < NumKeypoints; k++ {
-					r[i*16+5+2*k] = -r[i*16+5+2*k] + 2*r[i*16+1]
-				}
-			}
+		if calls > passes {
+			flipKeypoints(s, r)
 		}
 		return s, r, err
 	}
