@@ -121,7 +121,7 @@ func (d *Detector) detectPlan(img *preprocess.RGB, plan Plan) ([]Face, error) {
 	if d.VerifyThreshold <= 0 {
 		return detect(img, plan, d.Threshold, d.run)
 	}
-	fallback := d.FallbackThreshold > 0 && d.FallbackThreshold < d.Threshold
+	fallback := d.fallback()
 	low := d.Threshold
 	if fallback {
 		low = d.FallbackThreshold
@@ -142,6 +142,12 @@ func (d *Detector) detectPlan(img *preprocess.RGB, plan Plan) ([]Face, error) {
 		}
 	}
 	return verify(img, second, d.Plan.Border, d.VerifyThreshold, d.run)
+}
+
+// fallback reports whether an image without a confirmed face gets a second
+// chance (FallbackThreshold).
+func (d *Detector) fallback() bool {
+	return d.VerifyThreshold > 0 && d.FallbackThreshold > 0 && d.FallbackThreshold < d.Threshold
 }
 
 // atLeast returns the detections scoring at least threshold.

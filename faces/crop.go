@@ -133,7 +133,7 @@ func Prepare(data []byte, maxPixels int, d *Detector, mode string) (*Found, erro
 // searched with d.
 func (f *Found) NoFaceDetail(d *Detector) string {
 	w, h := f.Info.UprightSize()
-	if d.VerifyThreshold > 0 && d.FallbackThreshold > 0 && d.FallbackThreshold < d.Threshold {
+	if d.fallback() {
 		return fmt.Sprintf("no face scoring %.2f or more (--face_threshold), nor then one scoring %.2f or more (--face_fallback), was confirmed in the %d×%d image",
 			d.Threshold, d.FallbackThreshold, w, h)
 	}
