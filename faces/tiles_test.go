@@ -214,8 +214,8 @@ func flipKeypoints(scores, regs []float32) {
 }
 
 // verify keeps a face only when the network finds it again, scoring at
-// least the threshold, with its eyes and mouth on the template, in the
-// face's own aligned crop.
+// least the threshold, in the face's own aligned crop, with its eyes and
+// mouth on the template unless both looks are strong.
 func TestVerify(t *testing.T) {
 	bright, dim := grayImage(800, 600), grayImage(800, 600)
 	fillSquareOf(bright, Box{300, 200, 90, 90}, 255)
@@ -246,18 +246,38 @@ func TestVerify(t *testing.T) {
 		}
 	}
 	// Keypoints that land off the template in the crop (here the network's
-	// eyes move to the square's bottom once the crop is upright) fail.
-	flipped := func(in []float32) ([]float32, []float32, error) {
-		s, r, err := squareNet(in)
-		flipKeypoints(s, r)
-		return s, r, err
-	}
+	// eyes move to the square's bottom once the crop is upright) fail,
+	// unless both looks are strong (a face turned towards profile).
 	found, err := detect(bright, DefaultPlan, 0.5, squareNet)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(found) != 1 {
+		t.Fatalf("%d faces (%v), want 1", len(found), err)
 	}
-	if got, err := verify(bright, found, DefaultPlan.Border, 0.5, flipped); err != nil || len(got) != 0 {
-		t.Errorf("keypoints off the template: %d faces (%v), want 0", len(got), err)
+	for _, c := range []struct {
+		first, again float64 // the scores of the two looks
+		want         int
+	}{
+		{0.95, 0.95, 1},
+		{0.8, 0.61, 1},
+		{0.79, 0.95, 0},
+		{0.95, 0.59, 0},
+		{0.7, 0.7, 0},
+	} {
+		offTemplate := func(in []float32) ([]float32, []float32, error) {
+			s, r, err := squareNet(in)
+			flipKeypoints(s, r)
+			for i := range s {
+				if s[i] > 0 {
+					s[i] = float32(math.Log(c.again / (1 - c.again)))
+				}
+			}
+			return s, r, err
+		}
+		f := found[0]
+		f.Score = c.first
+		got, err := verify(bright, []Face{f}, DefaultPlan.Border, 0.5, offTemplate)
+		if err != nil || len(got) != c.want {
+			t.Errorf("keypoints off the template, looks scoring %v and %v: %d faces (%v), want %d", c.first, c.again, len(got), err, c.want)
+		}
 	}
 }
 
@@ -307,14 +327,20 @@ func TestFallback(t *testing.T) {
 		}
 		return scores, regs, nil
 	}
-	// unconfirmed looks as squareNet does over the image, and puts the
-	// eyes under the mouth in the faces' crops (its calls after the search).
+	// unconfirmed looks as squareNet does over the image, and in the faces'
+	// crops (its calls after the search) finds them again less sure, with
+	// the eyes under the mouth.
 	calls := 0
 	unconfirmed := func(in []float32) ([]float32, []float32, error) {
 		calls++
 		s, r, err := squareNet(in)
 		if calls > passes {
 			flipKeypoints(s, r)
+			for i := range s {
+				if s[i] > 0 {
+					s[i] = 0.2 // 0.55: over VerifyThreshold, under StrongAgain
+				}
+			}
 		}
 		return s, r, err
 	}

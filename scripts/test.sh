@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test suite: what CI runs (.ci/run calls this script after installing
 # libjpeg-turbo's headers and Debian's python3-pil). It installs ONNX Runtime
-# when it is missing (the ONNX export and onnx backend tests need it), then
+# when it is missing (the ONNX export and onnx backend tests need it) and
+# fetches face-api.js's six demo photos (scripts/demo-photos.sh), then
 # runs every test of the default build, the libjpeg-turbo build's tests when
 # its headers are installed (apt-get install libturbojpeg0-dev), and the XLA
 # build's (-tags xla; tests that need a PJRT plugin or a GPU skip, saying
@@ -12,6 +13,11 @@ set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
 cd "$(dirname "$0")/.."
 eval "$(scripts/install-onnxruntime.sh)"
+# The six photos of face-api.js's demo, for faces.TestDemoPhotos (npm pack,
+# 13 MB, once); without npm or the registry that test skips, saying why.
+if [ -z "${FACEPIPE_DEMO_PHOTOS:-}" ] && photos=$(scripts/demo-photos.sh); then
+	export FACEPIPE_DEMO_PHOTOS=$photos
+fi
 
 go test "$@" ./...
 # The race detector on the packages that run goroutines of their own
