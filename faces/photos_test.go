@@ -12,7 +12,7 @@ import (
 // faces turned towards profile): centre and width in source pixels, as
 // face-api.js's SSD pipeline boxes them, each checked by eye.
 var demoFaces = []struct {
-	photo  string
+	photo   string
 	x, y, w float64
 }{
 	{"sample1.jpg", 503, 475, 177},
