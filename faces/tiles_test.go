@@ -213,6 +213,15 @@ func flipKeypoints(scores, regs []float32) {
 	}
 }
 
+// rescore gives the anchors that score above 0.5 the score p instead.
+func rescore(scores []float32, p float64) {
+	for i := range scores {
+		if scores[i] > 0 {
+			scores[i] = float32(math.Log(p / (1 - p)))
+		}
+	}
+}
+
 // verify keeps a face only when the network finds it again, scoring at
 // least the threshold, in the face's own aligned crop, with its eyes and
 // mouth on the template unless both looks are strong.
@@ -265,11 +274,7 @@ func TestVerify(t *testing.T) {
 		offTemplate := func(in []float32) ([]float32, []float32, error) {
 			s, r, err := squareNet(in)
 			flipKeypoints(s, r)
-			for i := range s {
-				if s[i] > 0 {
-					s[i] = float32(math.Log(c.again / (1 - c.again)))
-				}
-			}
+			rescore(s, c.again)
 			return s, r, err
 		}
 		f := found[0]
@@ -336,11 +341,7 @@ func TestFallback(t *testing.T) {
 		s, r, err := squareNet(in)
 		if calls > passes {
 			flipKeypoints(s, r)
-			for i := range s {
-				if s[i] > 0 {
-					s[i] = 0.2 // 0.55: over VerifyThreshold, under StrongAgain
-				}
-			}
+			rescore(s, 0.55) // over VerifyThreshold, under StrongAgain
 		}
 		return s, r, err
 	}
